@@ -1,0 +1,74 @@
+# emoflux — one Makefile for set-up, the contract, checks, tests, the demo and benchmarks.
+# Every target that needs the environment depends on `setup`, which is idempotent and quick when done.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+PIP := .venv/bin/pip -q --disable-pip-version-check
+STAMP := .venv/.installed
+MODELS := build/models
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install --upgrade pip
+	# torch first, from the pinned CPU wheel: any other spec pulls a multi-GB CUDA build.
+	$(PIP) install -c constraints.txt torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup: $(STAMP) node_modules/.package-lock.json protos models ## Create .venv, install everything, generate stubs, build embedded models
+
+protos: $(STAMP) ## Regenerate Python stubs (with .pyi) from protos/
+	$(PY) tools/gen_protos.py
+
+check-protos: protos ## Fail when the committed generated stubs are stale
+	git diff --exit-code --stat -- servicekit/pb || (echo "generated stubs are stale: run make protos and commit" >&2; exit 1)
+	test -z "$$(git status --porcelain -- servicekit/pb)" || (git status --porcelain -- servicekit/pb; echo "untracked generated files: run make protos and commit" >&2; exit 1)
+
+models: $(STAMP) ## Build the embedded default models (idempotent)
+	@if [ -f tools/build_models.py ]; then $(PY) tools/build_models.py --out $(MODELS); else echo "no embedded models to build yet"; fi
+
+lint: setup ## ruff (lint + format), mypy, buf lint
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	npx --no-install buf lint
+
+buf-breaking: setup ## Check the protos for breaking changes against main
+	npx --no-install buf breaking --against '.git#branch=main'
+
+test: setup ## Run the test suite (slow tests excluded)
+	.venv/bin/pytest
+
+test-all: setup ## Run every test, slow ones included
+	.venv/bin/pytest -m ''
+
+demo: setup ## Start the three services, run a ranking round, print the comparison, write the report
+	@if [ -f ranker/demo.py ]; then $(PY) -m ranker.demo; else echo "demo: the services are not built yet (see the issues); only servicekit and the contract exist"; fi
+
+bench: bench-emotion bench-image ## Run all benchmarks
+
+bench-emotion: setup ## Emotion serving benchmark -> bench/results/emotion.json
+	$(PY) bench/emotion.py
+
+bench-image: setup ## Image serving benchmark -> bench/results/image.json
+	$(PY) bench/image.py
+
+up: ## docker compose up (needs a Docker engine)
+	docker compose up -d --build
+
+down: ## docker compose down
+	docker compose down
+
+clean: ## Remove the environment and built artefacts
+	rm -rf .venv node_modules build

@@ -1,0 +1,353 @@
+"""A generic asyncio dynamic batcher (used for emotion faces and image-generation requests).
+
+Semantics, modelled on Triton's dynamic batcher and text-embeddings-inference's queue:
+
+* One bounded FIFO queue shared by all callers. Admission is all-or-nothing per call and a full queue
+  raises :class:`~servicekit.errors.Overloaded` at once (no waiting for room).
+* A batch is dispatched when the items compatible with the oldest one (same ``batch_key``) reach
+  ``max_batch_size`` (or the largest preferred size), or when the oldest item has waited
+  ``max_queue_delay_s``. A lone request therefore never waits longer than the delay.
+* One owner task forms batches. It assembles the next batch while the previous one runs and tops it up
+  with items that arrive before a runner is free, so a burst is cut into full batches, not uneven ones.
+* Items whose deadline passed or whose caller was cancelled are dropped before compute.
+* Results are matched to items by position: every caller gets exactly its own results, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from servicekit.errors import DeadlineExceeded, InvalidInput, NotReady, Overloaded
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+log = logging.getLogger("emoflux.batching")
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How batches are formed. Sizes count items (or their ``item_size``)."""
+
+    max_batch_size: int = 32
+    max_queue_delay_s: float = 0.005
+    max_queue_size: int = 1024
+    preferred_batch_sizes: tuple[int, ...] = ()
+    max_concurrent_batches: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
+        if self.max_queue_delay_s < 0:
+            raise ValueError(f"max_queue_delay_s must be >= 0, got {self.max_queue_delay_s}")
+        if self.max_queue_size < self.max_batch_size:
+            raise ValueError(
+                f"max_queue_size ({self.max_queue_size}) must be >= max_batch_size ({self.max_batch_size})"
+            )
+        if any(not 1 <= p <= self.max_batch_size for p in self.preferred_batch_sizes):
+            raise ValueError(f"preferred_batch_sizes must lie in 1..{self.max_batch_size}")
+        if self.max_concurrent_batches < 1:
+            raise ValueError(f"max_concurrent_batches must be >= 1, got {self.max_concurrent_batches}")
+
+
+class BatchObserver(Protocol):
+    """Receives batcher events (implemented by :class:`servicekit.metrics.BatcherMetrics`)."""
+
+    def on_queue_depth(self, batcher: str, depth: int) -> None: ...  # noqa: D102
+    def on_batch(self, batcher: str, size: int, queue_waits: Sequence[float], compute_seconds: float) -> None: ...  # noqa: D102
+    def on_drop(self, batcher: str, reason: str) -> None: ...  # noqa: D102
+    def on_reject(self, batcher: str) -> None: ...  # noqa: D102
+
+
+@dataclass(eq=False)
+class _Pending(Generic[T, R]):
+    item: T
+    future: asyncio.Future[R]
+    key: Hashable
+    size: int
+    enqueued: float
+    deadline: float | None
+    started: float = field(default=0.0)
+
+
+RunBatch = Callable[[list[T]], Sequence[R]] | Callable[[list[T]], Awaitable[Sequence[R]]]
+
+
+class DynamicBatcher(Generic[T, R]):
+    """Groups items from concurrent callers into batches for ``run_batch``.
+
+    ``run_batch`` receives a list of items and returns one result per item in the same order. A plain
+    function runs on ``executor`` (blocking model code never runs on the event loop); a coroutine
+    function is awaited.
+    """
+
+    def __init__(
+        self,
+        run_batch: RunBatch[T, R],
+        policy: BatchPolicy,
+        *,
+        name: str = "default",
+        executor: Executor | None = None,
+        batch_key: Callable[[T], Hashable] | None = None,
+        item_size: Callable[[T], int] | None = None,
+        observer: BatchObserver | None = None,
+    ) -> None:
+        self.policy = policy
+        self.name = name
+        self._run_batch = run_batch
+        self._is_async = inspect.iscoroutinefunction(run_batch)
+        self._executor = executor
+        self._batch_key = batch_key
+        self._item_size = item_size
+        self._observer = observer
+        self._queue: collections.deque[_Pending[T, R]] = collections.deque()
+        self._queued_size = 0
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(policy.max_concurrent_batches)
+        self._running: set[asyncio.Task[None]] = set()
+        self._owner: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches_run = 0
+
+    # -- public API ------------------------------------------------------------------------------------
+    @property
+    def queue_depth(self) -> int:
+        """Items (by size) waiting to be batched."""
+        return self._queued_size
+
+    def start(self) -> None:
+        """Start the owner task (idempotent; needs a running event loop)."""
+        if self._owner is None:
+            self._owner = asyncio.create_task(self._own(), name=f"batcher-{self.name}")
+
+    async def submit(self, item: T, *, deadline: float | None = None) -> R:
+        """Queue one item and wait for its result. ``deadline`` is a ``time.monotonic()`` instant."""
+        (result,) = await self.submit_many([item], deadline=deadline)
+        return result
+
+    async def submit_many(self, items: Sequence[T], *, deadline: float | None = None) -> list[R]:
+        """Queue several items atomically (all or none admitted) and wait for all their results in order."""
+        if not items:
+            return []
+        pendings = self._admit(items, deadline)
+        futures = [p.future for p in pendings]
+        try:
+            if deadline is None:
+                return list(await asyncio.gather(*futures))
+            async with asyncio.timeout_at(self._loop_deadline(deadline)):
+                return list(await asyncio.gather(*futures))
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"deadline passed after {time.monotonic() - pendings[0].enqueued:.3f} s in the batcher"
+            ) from None
+        finally:
+            for future in futures:
+                if not future.done():
+                    future.cancel()  # the owner skips cancelled items before compute
+
+    async def close(self, *, drain: bool = True) -> None:
+        """Stop admitting; finish queued and running batches when ``drain``, otherwise cancel them."""
+        self._closed = True
+        if not drain:
+            while self._queue:
+                self._take_head().future.cancel()
+        while drain and (self._queue or self._running):
+            self._wakeup.set()
+            await asyncio.sleep(0.001)
+        if self._owner is not None:
+            self._owner.cancel()
+            await asyncio.gather(self._owner, return_exceptions=True)
+            self._owner = None
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    # -- admission -----------------------------------------------------------------------------------
+    def _admit(self, items: Sequence[T], deadline: float | None) -> list[_Pending[T, R]]:
+        if self._closed:
+            raise NotReady(f"batcher {self.name!r} is shutting down")
+        self.start()
+        sizes = [self._item_size(i) if self._item_size else 1 for i in items]
+        for index, size in enumerate(sizes):
+            if size > self.policy.max_batch_size:
+                raise InvalidInput(f"item {index} has size {size}, over max_batch_size {self.policy.max_batch_size}")
+        total = sum(sizes)
+        if self._queued_size + total > self.policy.max_queue_size:
+            if self._observer:
+                self._observer.on_reject(self.name)
+            raise Overloaded(
+                f"queue full: {self._queued_size} queued + {total} requested > "
+                f"max_queue_size {self.policy.max_queue_size}"
+            )
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        pendings = [
+            _Pending[T, R](
+                item=item,
+                future=loop.create_future(),
+                key=self._batch_key(item) if self._batch_key else None,
+                size=size,
+                enqueued=now,
+                deadline=deadline,
+            )
+            for item, size in zip(items, sizes, strict=True)
+        ]
+        self._queue.extend(pendings)
+        self._queued_size += total
+        self._report_depth()
+        self._wakeup.set()
+        return pendings
+
+    @staticmethod
+    def _loop_deadline(deadline: float) -> float:
+        loop = asyncio.get_running_loop()
+        return loop.time() + (deadline - time.monotonic())
+
+    # -- batch formation (owner task) -------------------------------------------------------------------
+    def _take_head(self) -> _Pending[T, R]:
+        pending = self._queue.popleft()
+        self._queued_size -= pending.size
+        return pending
+
+    def _prune(self) -> None:
+        """Drop cancelled or expired items anywhere in the queue."""
+        now = time.monotonic()
+        kept: collections.deque[_Pending[T, R]] = collections.deque()
+        changed = False
+        for pending in self._queue:
+            reason = None
+            if pending.future.done():
+                reason = "cancelled"
+            elif pending.deadline is not None and pending.deadline <= now:
+                reason = "deadline"
+                pending.future.set_exception(DeadlineExceeded("deadline passed while queued"))
+            if reason is None:
+                kept.append(pending)
+                continue
+            changed = True
+            self._queued_size -= pending.size
+            if self._observer:
+                self._observer.on_drop(self.name, reason)
+        if changed:
+            self._queue = kept
+            self._report_depth()
+
+    def _ready_size(self) -> int:
+        """Size available for the oldest item's key, capped at max_batch_size."""
+        head_key = self._queue[0].key
+        total = 0
+        for pending in self._queue:
+            if pending.key == head_key:
+                total += pending.size
+                if total >= self.policy.max_batch_size:
+                    break
+        return min(total, self.policy.max_batch_size)
+
+    def _target_size(self, available: int, expired: bool) -> int | None:
+        """How many to dispatch now, or None to keep waiting."""
+        policy = self.policy
+        if available >= policy.max_batch_size:
+            return policy.max_batch_size
+        preferred = sorted(p for p in policy.preferred_batch_sizes if p <= available)
+        if preferred and preferred[-1] == max(policy.preferred_batch_sizes):
+            return preferred[-1]
+        if expired:
+            return preferred[-1] if preferred else available
+        return None
+
+    async def _wait_for_batch(self) -> int:
+        """Wait until a batch may be dispatched; return its target size."""
+        while True:
+            self._prune()
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            remaining = self._queue[0].enqueued + self.policy.max_queue_delay_s - time.monotonic()
+            target = self._target_size(self._ready_size(), expired=remaining <= 0)
+            if target is not None:
+                return target
+            self._wakeup.clear()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+
+    def _take_batch(self, target: int) -> list[_Pending[T, R]]:
+        """Remove up to ``target`` size of items sharing the oldest item's key, in arrival order."""
+        self._prune()
+        if not self._queue:
+            return []
+        head_key = self._queue[0].key
+        batch: list[_Pending[T, R]] = []
+        rest: collections.deque[_Pending[T, R]] = collections.deque()
+        size = 0
+        for pending in self._queue:
+            if pending.key == head_key and size + pending.size <= target:
+                batch.append(pending)
+                size += pending.size
+            else:
+                rest.append(pending)
+        self._queue = rest
+        self._queued_size -= size
+        self._report_depth()
+        return batch
+
+    async def _own(self) -> None:
+        while True:
+            await self._wait_for_batch()
+            await self._slots.acquire()
+            # A runner is free: top the batch up with whatever arrived meanwhile.
+            self._prune()
+            target = self._target_size(self._ready_size(), expired=True) if self._queue else None
+            batch = self._take_batch(target) if target else []
+            if not batch:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._execute(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _execute(self, batch: list[_Pending[T, R]]) -> None:
+        started = time.monotonic()
+        for pending in batch:
+            pending.started = started
+        try:
+            items = [p.item for p in batch]
+            if self._is_async:
+                results = await self._run_batch(items)  # type: ignore[misc]
+            else:
+                loop = asyncio.get_running_loop()
+                results = await loop.run_in_executor(self._executor, self._run_batch, items)
+            if len(results) != len(batch):
+                raise RuntimeError(f"run_batch returned {len(results)} results for {len(batch)} items")
+            for pending, result in zip(batch, results, strict=True):
+                if not pending.future.done():
+                    pending.future.set_result(result)
+        except Exception as exc:
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+        finally:
+            self.batches_run += 1
+            self._slots.release()
+            self._wakeup.set()
+            if self._observer:
+                self._observer.on_batch(
+                    self.name,
+                    sum(p.size for p in batch),
+                    [p.started - p.enqueued for p in batch],
+                    time.monotonic() - started,
+                )
+
+    def _report_depth(self) -> None:
+        if self._observer:
+            self._observer.on_queue_depth(self.name, self._queued_size)

@@ -1,0 +1,189 @@
+"""Server interceptors: error mapping with request ids and access log, and per-RPC metrics.
+
+Both wrap every handler kind (unary/streaming requests and responses) with one async context manager,
+so the same code observes a unary call and a long-lived stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import grpc
+
+from servicekit.errors import status_for
+from servicekit.metrics import RpcMetrics
+
+log = logging.getLogger("emoflux.access")
+
+REQUEST_ID_HEADER = "x-request-id"
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+CallScope = Callable[[str, grpc.aio.ServicerContext], AbstractAsyncContextManager[None]]
+
+
+def current_request_id() -> str:
+    """The id of the RPC being handled by the current task ("-" outside an RPC)."""
+    return _request_id.get()
+
+
+def _split_method(full_method: str) -> tuple[str, str]:
+    service, _, method = full_method.lstrip("/").partition("/")
+    return service, method
+
+
+def _rpc_type(handler: grpc.RpcMethodHandler) -> str:
+    return {
+        (False, False): "unary",
+        (False, True): "server_stream",
+        (True, False): "client_stream",
+        (True, True): "bidi_stream",
+    }[(bool(handler.request_streaming), bool(handler.response_streaming))]
+
+
+def wrap_handler(handler: grpc.RpcMethodHandler, method: str, scope: CallScope) -> grpc.RpcMethodHandler:
+    """Return ``handler`` with every call running inside ``scope(method, context)``."""
+    if handler.response_streaming:
+        inner_stream: Callable[..., AsyncIterator[Any]] = handler.unary_stream or handler.stream_stream
+
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async with scope(method, context):
+                async for item in inner_stream(request, context):
+                    yield item
+
+        factory = (
+            grpc.stream_stream_rpc_method_handler if handler.request_streaming else grpc.unary_stream_rpc_method_handler
+        )
+        return factory(
+            streaming,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    inner_unary: Callable[..., Awaitable[Any]] = handler.unary_unary or handler.stream_unary
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async with scope(method, context):
+            return await inner_unary(request, context)
+
+    factory = grpc.stream_unary_rpc_method_handler if handler.request_streaming else grpc.unary_unary_rpc_method_handler
+    return factory(
+        unary,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _final_code(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> grpc.StatusCode:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    return default
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """The one place where exceptions become gRPC statuses; also assigns request ids and logs each RPC."""
+
+    def __init__(self, *, access_log: bool = True) -> None:
+        self._access_log = access_log
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """Wrap the handler so its exceptions are mapped and the call is logged."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        incoming = dict(handler_call_details.invocation_metadata or ())
+        supplied = incoming.get(REQUEST_ID_HEADER)
+        return wrap_handler(handler, handler_call_details.method, self._scope_factory(supplied))
+
+    def _scope_factory(self, supplied_id: str | bytes | None) -> CallScope:
+        @asynccontextmanager
+        async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+            request_id = supplied_id.decode() if isinstance(supplied_id, bytes) else supplied_id
+            request_id = (request_id or uuid.uuid4().hex[:16])[:64]
+            token = _request_id.set(request_id)
+            trailer = ((REQUEST_ID_HEADER, request_id),)
+            context.set_trailing_metadata(trailer)
+            started = time.monotonic()
+            code = grpc.StatusCode.OK
+            message = ""
+            try:
+                yield
+                code = _final_code(context, grpc.StatusCode.OK)
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except grpc.aio.AbortError:
+                code = _final_code(context, grpc.StatusCode.UNKNOWN)
+                raise
+            except Exception as exc:  # the mapping point: everything else becomes a status
+                code, message = status_for(exc)
+                if code is grpc.StatusCode.INTERNAL:
+                    log.exception("unhandled error in %s (request %s)", method, request_id)
+                await context.abort(code, message, trailing_metadata=trailer)
+            finally:
+                if self._access_log:
+                    log.info(
+                        "rpc method=%s code=%s duration_ms=%.1f request_id=%s peer=%s%s",
+                        method,
+                        code.name,
+                        (time.monotonic() - started) * 1000,
+                        request_id,
+                        context.peer(),
+                        f" error={message!r}" if message else "",
+                    )
+                _request_id.reset(token)
+
+        return scope
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Counts RPCs by final status code and times them (install outermost to see mapped codes)."""
+
+    def __init__(self, metrics: RpcMetrics) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """Wrap the handler so the call is counted and timed."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        rpc_type = _rpc_type(handler)
+        metrics = self._metrics
+
+        @asynccontextmanager
+        async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+            service, name = _split_method(method)
+            metrics.started.labels(service, name, rpc_type).inc()
+            metrics.in_flight.labels(service).inc()
+            started = time.monotonic()
+            code = grpc.StatusCode.UNKNOWN
+            try:
+                yield
+                code = _final_code(context, grpc.StatusCode.OK)
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except BaseException:
+                code = _final_code(context, grpc.StatusCode.UNKNOWN)
+                raise
+            finally:
+                metrics.in_flight.labels(service).dec()
+                metrics.handled.labels(service, name, rpc_type, code.name).inc()
+                metrics.handling_seconds.labels(service, name, rpc_type).observe(time.monotonic() - started)
+
+        return wrap_handler(handler, handler_call_details.method, scope)

@@ -1,0 +1,224 @@
+"""The grpc.aio server bootstrap every service uses.
+
+:class:`ServiceHost` binds the port first (so health checks answer NOT_SERVING while the model loads),
+then runs the component's start-up (load + warm-up) and flips health to SERVING. SIGTERM/SIGINT flip
+health to NOT_SERVING, stop accepting new calls and give in-flight calls ``grace_seconds`` to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
+
+from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
+from servicekit.metrics import MetricsServer, RpcMetrics
+from servicekit.settings import ServerSettings
+
+log = logging.getLogger("emoflux.server")
+
+
+@dataclass(frozen=True)
+class ServicerRegistration:
+    """One gRPC service implementation and how to add it to a server."""
+
+    service_name: str
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: Any
+
+
+class Component(Protocol):
+    """What a service supplies: its servicers and its start-up/shut-down work."""
+
+    name: str
+
+    def registrations(self) -> Sequence[ServicerRegistration]:
+        """The gRPC services this component serves."""
+        ...
+
+    async def start(self) -> None:
+        """Load and warm up; health turns SERVING only after this returns."""
+        ...
+
+    async def stop(self) -> None:
+        """Release resources after the server has drained."""
+        ...
+
+
+def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
+    """Channel arguments for message limits and keepalive."""
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.keepalive_time_ms", int(settings.keepalive_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * 1000)),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+        # Two servers must never silently share a port.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def server_credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
+    """TLS (or mTLS when a client CA is configured) credentials, or None for plaintext."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    key = settings.tls_key.read_bytes()
+    chain = settings.tls_cert.read_bytes()
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+
+
+class ServiceHost:
+    """Runs one component on a grpc.aio server with health, reflection, metrics and graceful drain."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        component: Component,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.component = component
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.health = health.aio.HealthServicer()
+        self.ready = asyncio.Event()
+        self.port = 0
+        self.metrics_port = 0
+        self.startup_error: BaseException | None = None
+        self._server: grpc.aio.Server | None = None
+        self._metrics_server: MetricsServer | None = None
+        self._startup: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+        self._stopping = False
+
+    @property
+    def service_names(self) -> list[str]:
+        """Full names of the component's gRPC services."""
+        return [r.service_name for r in self.component.registrations()]
+
+    async def start(self) -> None:
+        """Bind the server and metrics endpoint, then load the component in the background."""
+        settings = self.settings
+        rpc_metrics = RpcMetrics(self.registry)
+        server = grpc.aio.server(
+            interceptors=[MetricsInterceptor(rpc_metrics), ErrorMappingInterceptor(access_log=settings.access_log)],
+            options=server_options(settings),
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        )
+        for registration in self.component.registrations():
+            registration.add_to_server(registration.servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection([*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        for name in ("", *self.service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+        address = f"{settings.host}:{settings.port}"
+        credentials = server_credentials(settings)
+        if credentials is None:
+            self.port = server.add_insecure_port(address)
+        else:
+            self.port = server.add_secure_port(address, credentials)
+        if self.port == 0:
+            raise OSError(f"could not bind gRPC port {address}")
+        await server.start()
+        self._server = server
+        if settings.metrics_port >= 0:
+            self._metrics_server = MetricsServer(self.registry, settings.host, settings.metrics_port)
+            self._metrics_server.start()
+            self.metrics_port = self._metrics_server.port
+        log.info(
+            "%s listening on %s:%d (%s), metrics on :%d",
+            self.component.name,
+            settings.host,
+            self.port,
+            "TLS" if credentials else "plaintext",
+            self.metrics_port,
+        )
+        self._startup = asyncio.create_task(self._start_component(), name=f"{self.component.name}-startup")
+
+    async def _start_component(self) -> None:
+        try:
+            await self.component.start()
+        except Exception as exc:
+            self.startup_error = exc
+            log.exception("%s failed to start; health stays NOT_SERVING", self.component.name)
+            self._stopped.set()
+            return
+        for name in ("", *self.service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.ready.set()
+        log.info("%s is SERVING", self.component.name)
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait until the component has loaded; raise its start-up error if it failed."""
+        assert self._startup is not None, "start() first"
+        await asyncio.wait_for(asyncio.shield(self._startup), timeout)
+        if self.startup_error is not None:
+            raise RuntimeError(f"{self.component.name} failed to start") from self.startup_error
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Health → NOT_SERVING, refuse new calls, let in-flight calls finish within ``grace`` seconds."""
+        if self._stopping:
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        grace = self.settings.grace_seconds if grace is None else grace
+        await self.health.enter_graceful_shutdown()
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
+        if self._server is not None:
+            log.info("%s draining (grace %.1f s)", self.component.name, grace)
+            await self._server.stop(grace)
+        try:
+            await self.component.stop()
+        finally:
+            if self._metrics_server is not None:
+                self._metrics_server.stop()
+            self._stopped.set()
+            log.info("%s stopped", self.component.name)
+
+    async def serve_forever(self) -> int:
+        """Start, serve until SIGTERM/SIGINT (or a start-up failure), drain; return an exit code."""
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop_requested.set)
+        await self.start()
+        waiter = asyncio.create_task(stop_requested.wait())
+        failed = asyncio.create_task(self._stopped.wait())
+        await asyncio.wait({waiter, failed}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        failed.cancel()
+        await self.stop()
+        return 1 if self.startup_error is not None else 0
+
+
+def configure_logging(level: str) -> None:
+    """One-line log records with time, level and logger name."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def run_service(settings: ServerSettings, build: Callable[[ServerSettings, CollectorRegistry], Component]) -> int:
+    """Entry point used by each service's ``__main__``: build the component and serve it until stopped."""
+    configure_logging(settings.log_level)
+    registry = CollectorRegistry()
+
+    async def main() -> int:
+        host = ServiceHost(settings, build(settings, registry), registry)
+        return await host.serve_forever()
+
+    return asyncio.run(main())

@@ -1,0 +1,151 @@
+"""ServiceHost with a real grpc.aio server: health, reflection, errors, metrics, drain, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from servicekit.server import ServiceHost
+from servicekit.settings import ServerSettings
+from tests.servicekit.echo import SERVICE, EchoComponent, method
+
+
+async def _status(port: int, service: str = "") -> int:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        return int(response.status)
+
+
+async def test_health_not_serving_until_component_started() -> None:
+    component = EchoComponent(hold_start=True)
+    host = ServiceHost(ServerSettings(), component)
+    await host.start()
+    try:
+        assert await _status(host.port) == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert await _status(host.port, SERVICE) == health_pb2.HealthCheckResponse.NOT_SERVING
+        component.release_start.set()
+        await host.wait_ready(5)
+        assert await _status(host.port) == health_pb2.HealthCheckResponse.SERVING
+        assert await _status(host.port, SERVICE) == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await host.stop(grace=0)
+    assert component.stopped
+
+
+async def test_reflection_lists_every_service(echo_host: ServiceHost) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+        async def one() -> reflection_pb2.ServerReflectionRequest:
+            yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+        names = []
+        async for response in stub.ServerReflectionInfo(one()):
+            names = [s.name for s in response.list_services_response.service]
+    assert set(names) == {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "fragment"),
+    [
+        (b"invalid", grpc.StatusCode.INVALID_ARGUMENT, "max_pixels_per_image"),
+        (b"overloaded", grpc.StatusCode.RESOURCE_EXHAUSTED, "queue full"),
+        (b"missing", grpc.StatusCode.NOT_FOUND, "not found"),
+        (b"notready", grpc.StatusCode.UNAVAILABLE, "loading"),
+        (b"crash", grpc.StatusCode.INTERNAL, "internal error"),
+    ],
+)
+async def test_domain_errors_map_to_status(echo_host: ServiceHost, payload: bytes, code: grpc.StatusCode, fragment: str) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await method(channel, "Fail")(payload, timeout=5)
+    assert info.value.code() == code
+    assert fragment in (info.value.details() or "")
+    assert "secret" not in (info.value.details() or ""), "internal details must not leak"
+    trailers = dict(info.value.trailing_metadata() or ())
+    assert trailers.get("x-request-id")
+
+
+async def test_request_id_is_echoed_from_client(echo_host: ServiceHost) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        call = method(channel, "Echo")(b"hi", metadata=(("x-request-id", "abc123"),), timeout=5)
+        assert await call == b"hi"
+        assert dict(await call.trailing_metadata())["x-request-id"] == "abc123"
+
+
+async def test_stream_error_after_items_is_mapped(echo_host: ServiceHost) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        call = channel.unary_stream(f"/{SERVICE}/Stream")(b"3", timeout=5)
+        got = []
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for item in call:
+                got.append(item)
+    assert got == [b"0", b"1", b"2"]
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_by_code(echo_host: ServiceHost) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        for _ in range(3):
+            await method(channel, "Echo")(b"x", timeout=5)
+        for _ in range(2):
+            with pytest.raises(grpc.aio.AioRpcError):
+                await method(channel, "Fail")(b"invalid", timeout=5)
+    text = await asyncio.to_thread(_scrape, echo_host.metrics_port)
+    assert _sample(text, "grpc_server_handled_total", grpc_method="Echo", grpc_code="OK") == 3
+    assert _sample(text, "grpc_server_handled_total", grpc_method="Fail", grpc_code="INVALID_ARGUMENT") == 2
+    assert _sample(text, "grpc_server_handling_seconds_bucket", grpc_method="Echo", le="0.015") >= 0
+    assert 'le="0.015"' in text
+    assert _sample(text, "grpc_server_handling_seconds_count", grpc_method="Echo") == 3
+
+
+async def test_graceful_drain_finishes_in_flight_and_refuses_new() -> None:
+    host = ServiceHost(ServerSettings(grace_seconds=5.0), EchoComponent())
+    await host.start()
+    await host.wait_ready(5)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        in_flight = asyncio.ensure_future(method(channel, "Slow")(b"0.6", timeout=10))
+        await asyncio.sleep(0.2)
+        stopping = asyncio.ensure_future(host.stop())
+        await asyncio.sleep(0.1)
+        assert await _status_or_unavailable(host.port) != health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await method(channel, "Echo")(b"late", timeout=2)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert await in_flight == b"done"
+        await stopping
+
+
+async def _status_or_unavailable(port: int) -> int:
+    try:
+        return await _status(port)
+    except grpc.RpcError:
+        return -1
+
+
+async def test_oversized_message_is_refused(echo_host: ServiceHost) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await method(channel, "Echo")(b"x" * (65 * 1024), timeout=5)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert await method(channel, "Echo")(b"ok", timeout=5) == b"ok"
