@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
 from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
 from servicekit.metrics import MetricsServer, RpcMetrics
+from servicekit.pb.inference import POOL as INFERENCE_POOL
 from servicekit.settings import ServerSettings
 
 log = logging.getLogger("emoflux.server")
@@ -51,6 +53,46 @@ class Component(Protocol):
     async def stop(self) -> None:
         """Release resources after the server has drained."""
         ...
+
+
+class ChainedPool:
+    """Descriptor look-ups across several pools, first match wins.
+
+    The KServe ``inference`` stubs live in a private pool (tritonclient registers the same names in the
+    default pool), so reflection must consult both to describe every service.
+    """
+
+    def __init__(self, *pools: descriptor_pool.DescriptorPool) -> None:
+        self._pools = pools
+
+    def _first(self, method: str, *args: Any) -> Any:
+        error: KeyError | None = None
+        for pool in self._pools:
+            try:
+                return getattr(pool, method)(*args)
+            except KeyError as exc:
+                error = exc
+        raise error or KeyError(args)
+
+    def FindFileByName(self, name: str) -> Any:
+        """Look a file up by name."""
+        return self._first("FindFileByName", name)
+
+    def FindFileContainingSymbol(self, symbol: str) -> Any:
+        """Look up the file defining a symbol."""
+        return self._first("FindFileContainingSymbol", symbol)
+
+    def FindMessageTypeByName(self, name: str) -> Any:
+        """Look a message type up by full name."""
+        return self._first("FindMessageTypeByName", name)
+
+    def FindExtensionByNumber(self, message: Any, number: int) -> Any:
+        """Look an extension up by number."""
+        return self._first("FindExtensionByNumber", message, number)
+
+    def FindAllExtensions(self, message: Any) -> Any:
+        """All extensions of a message (from the first pool that knows it)."""
+        return self._first("FindAllExtensions", message)
 
 
 def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
@@ -119,7 +161,11 @@ class ServiceHost:
         for registration in self.component.registrations():
             registration.add_to_server(registration.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection([*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        reflection.enable_server_reflection(
+            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME],
+            server,
+            pool=ChainedPool(descriptor_pool.Default(), INFERENCE_POOL),
+        )
         for name in ("", *self.service_names):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
 

@@ -133,9 +133,7 @@ def use_private_pool(text: str, package: str) -> str:
     anchor = "from google.protobuf.internal import builder as _builder\n"
     if anchor not in text:
         raise SystemExit(f"unexpected protoc output: no {anchor!r}")
-    return text.replace(
-        anchor, f"{anchor}from {OUT_PACKAGE}.{package} import POOL as _private_pool\n", 1
-    )
+    return text.replace(anchor, f"{anchor}from {OUT_PACKAGE}.{package} import POOL as _private_pool\n", 1)
 
 
 def postprocess(gen_dir: Path, packages: list[str]) -> None:
