@@ -10,7 +10,7 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking clean
+.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking validate-deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lint: setup ## ruff (lint + format), mypy, buf lint
 
 buf-breaking: setup ## Check the protos for breaking changes against main
 	npx --no-install buf breaking --against '.git#branch=main'
+
+validate-deploy: setup ## Validate compose, Prometheus and Kubernetes manifests offline
+	bash tools/validate_deploy.sh
 
 test: setup ## Run the test suite (slow tests excluded)
 	.venv/bin/pytest

@@ -223,11 +223,13 @@ class DynamicBatcher(Generic[T, R]):
         changed = False
         for pending in self._queue:
             reason = None
-            if pending.future.done():
-                reason = "cancelled"
-            elif pending.deadline is not None and pending.deadline <= now:
+            # The caller's own timeout usually cancels the future first: still report it as a deadline drop.
+            if pending.deadline is not None and pending.deadline <= now:
                 reason = "deadline"
-                pending.future.set_exception(DeadlineExceeded("deadline passed while queued"))
+                if not pending.future.done():
+                    pending.future.set_exception(DeadlineExceeded("deadline passed while queued"))
+            elif pending.future.done():
+                reason = "cancelled"
             if reason is None:
                 kept.append(pending)
                 continue

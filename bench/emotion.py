@@ -1,0 +1,301 @@
+"""Emotion serving benchmark on ViT-B/16 (random weights): raw ONNX Runtime, served over gRPC, naive baseline.
+
+    python bench/emotion.py            # the full run (~10 min on 2 cores), table + bench/results/emotion.json
+    python bench/emotion.py --quick    # short windows, to check that everything runs
+
+Measures
+  (a) raw ONNX Runtime in-process images/s at batch 1/8/32, fp32 and int8 (CPU EP, all cores);
+  (b) served over gRPC (the real server as a subprocess), 32 concurrent closed-loop clients sending one
+      JPEG each, FACE_MODE_WHOLE, batching on and off, fp32 and int8;
+  (c) the naive baseline a user would write: transformers ``pipeline("image-classification")`` with the
+      PyTorch model, eager, one image at a time;
+  (d) p50/p99 latency at ~50 % of the measured served capacity, open loop with Poisson arrivals;
+  (e) requests/s of the tiny model served the same way;
+  and, where torch sees a CUDA GPU, the PyTorch CUDA backend in fp16 at batch 1..256.
+
+The served configuration uses as ``--max-batch-size`` the batch size that was fastest raw (on a CPU,
+larger batches are not always faster). Speed does not depend on the weights, so random weights are fine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import RESULTS, closed_loop, log, machine, open_loop, running, table, timed_loop
+from emotion_service.bundle import Bundle, default_bundle_dir
+from emotion_service.export import ensure_bundle, stderr_progress
+
+MODELS = default_bundle_dir().parent
+RAW_BATCHES = (1, 8, 32)
+CLIENTS = 32
+BARS = {"served_over_raw": 0.9, "int8_served_over_naive": 2.5}
+
+
+def workload_jpeg() -> bytes:
+    """The request image: skimage's astronaut as a 256x256 JPEG (decoded and resized by the server)."""
+    from skimage import data
+
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).resize((256, 256), Image.Resampling.BILINEAR).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+# -- (a) raw ----------------------------------------------------------------------------------------------
+def _raw_precision(bundle: Bundle, precision: str, seconds: float) -> dict[str, float]:
+    from emotion_service.backends.ort import OrtBackend
+
+    prep = bundle.preprocessing
+    backend = OrtBackend(bundle, device="cpu", precision=precision, threads=0)
+    out: dict[str, float] = {}
+    for batch in RAW_BATCHES:
+        pixels = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, prep.height, prep.width)).astype(np.float32)
+        backend.run(pixels)  # warm-up at this shape
+
+        def step(p: np.ndarray = pixels) -> int:
+            return len(backend.run(p))
+
+        r = timed_loop(step, seconds=seconds, min_runs=2)
+        out[str(batch)] = round(r["items_per_s"], 3)
+        log(f"raw ORT {precision} batch {batch}: {r['items_per_s']:.2f} images/s ({r['runs']} runs)")
+    return out
+
+
+def measure_raw(bundle: Bundle, seconds: float) -> dict[str, dict[str, float]]:
+    out = {precision: _raw_precision(bundle, precision, seconds) for precision in ("fp32", "int8")}
+    gc.collect()  # the sessions are gone before the next stage
+    return out
+
+
+# -- (c) naive --------------------------------------------------------------------------------------------
+def measure_naive(bundle: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]:
+    import torch
+    from transformers import pipeline
+
+    assert bundle.hf_dir is not None
+    classifier = pipeline("image-classification", model=str(bundle.hf_dir), device="cpu")
+
+    def one() -> int:
+        classifier(Image.open(io.BytesIO(jpeg)))
+        return 1
+
+    one()
+    one()
+    r = timed_loop(one, seconds=seconds, min_runs=3)
+    log(f"naive transformers pipeline (PyTorch eager, batch 1): {r['items_per_s']:.2f} images/s")
+    return {"images_per_s": round(r["items_per_s"], 3), "images": r["items"], "torch_threads": torch.get_num_threads()}
+
+
+# -- (b), (d), (e) served -----------------------------------------------------------------------------------
+def server_args(bundle: Bundle, *, batching: bool, max_batch: int, precisions: str = "fp32,int8") -> list[str]:
+    return [
+        "--bundle", str(bundle.path),
+        "--precisions", precisions,
+        "--batching", "true" if batching else "false",
+        "--max-batch-size", str(max_batch),
+        "--max-queue-delay-ms", "5",
+        "--max-queue-size", "1024",
+        "--warmup-batch-sizes", "1",
+        "--access-log", "false",
+        "--log-level", "INFO",  # the start-up line carries the port
+    ]  # fmt: skip
+
+
+def classify_call(address: str, jpeg: bytes, precision: str) -> tuple[Any, Any]:
+    import grpc
+
+    from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
+    from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
+
+    channel = grpc.aio.insecure_channel(address)
+    stub = pb_grpc.EmotionServiceStub(channel)
+    request = pb.ClassifyRequest(images=[pb.Image(data=jpeg)], face_mode=pb.FACE_MODE_WHOLE, precision=precision)
+
+    async def call() -> Any:
+        response = await stub.Classify(request, timeout=300)
+        assert len(response.results[0].faces) == 1
+        return response
+
+    return channel, call
+
+
+async def served_closed(address: str, jpeg: bytes, precision: str, *, round_s: float, seconds: float) -> dict[str, Any]:
+    channel, call = classify_call(address, jpeg, precision)
+    async with channel:
+        result = await closed_loop(call, clients=CLIENTS, warmup_s=round_s, seconds=max(seconds, 4 * round_s))
+    return result.summary()
+
+
+async def served_open(address: str, jpeg: bytes, precision: str, *, rate: float, seconds: float) -> dict[str, Any]:
+    channel, call = classify_call(address, jpeg, precision)
+    async with channel:
+        await call()  # connection set up outside the measurement
+        result = await open_loop(call, rate=rate, seconds=seconds)
+    return {"offered_requests_per_s": round(rate, 3), **result.summary()}
+
+
+async def measure_served(
+    bundle: Bundle, tiny: Bundle, jpeg: bytes, raw: dict[str, dict[str, float]], seconds: float
+) -> dict[str, Any]:
+    best_batch = max(RAW_BATCHES, key=lambda b: raw["fp32"][str(b)])
+    out: dict[str, Any] = {"max_batch_size": best_batch, "clients": CLIENTS}
+    rounds = {p: CLIENTS / max(raw[p].values()) for p in ("fp32", "int8")}  # seconds to serve every client once
+
+    async with running("emotion_service", server_args(bundle, batching=True, max_batch=best_batch)) as server:
+        for precision in ("fp32", "int8"):
+            r = await served_closed(server.address, jpeg, precision, round_s=rounds[precision], seconds=seconds)
+            out[f"{precision}_batching"] = r
+            log(f"served {precision} batching on: {r['items_per_s']:.2f} images/s, p99 {r['latency_p99_ms']} ms")
+        latency: dict[str, Any] = {}
+        for precision in ("fp32", "int8"):
+            capacity = out[f"{precision}_batching"]["requests_per_s"]
+            r = await served_open(server.address, jpeg, precision, rate=0.5 * capacity, seconds=1.5 * seconds)
+            latency[precision] = r
+            log(
+                f"open loop {precision} at {0.5 * capacity:.2f} req/s: p50 {r['latency_p50_ms']} ms, "
+                f"p99 {r['latency_p99_ms']} ms ({r['latency_samples']} requests)"
+            )
+        out["latency_at_half_capacity"] = latency
+
+    async with running("emotion_service", server_args(bundle, batching=False, max_batch=best_batch)) as server:
+        for precision in ("fp32", "int8"):
+            r = await served_closed(server.address, jpeg, precision, round_s=rounds[precision], seconds=seconds)
+            out[f"{precision}_no_batching"] = r
+            log(f"served {precision} batching off: {r['items_per_s']:.2f} images/s")
+
+    async with running("emotion_service", server_args(tiny, batching=True, max_batch=32)) as server:
+        for precision in ("fp32", "int8"):
+            r = await served_closed(server.address, jpeg, precision, round_s=1.0, seconds=seconds / 2)
+            out[f"tiny_{precision}_batching"] = r
+            log(f"served tiny {precision}: {r['requests_per_s']:.1f} requests/s")
+    return out
+
+
+# -- GPU ----------------------------------------------------------------------------------------------------
+def measure_gpu(bundle: Bundle, seconds: float) -> dict[str, float] | None:
+    import torch
+
+    if not torch.cuda.is_available():
+        log("no CUDA device: PyTorch CUDA fp16 sweep skipped")
+        return None
+    from emotion_service.backends.pytorch import TorchBackend
+
+    backend = TorchBackend(bundle, device="cuda", precision="fp16")
+    prep = bundle.preprocessing
+    out: dict[str, float] = {"device": torch.cuda.get_device_name(0)}  # type: ignore[dict-item]
+    for batch in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        pixels = np.random.default_rng(0).uniform(-1, 1, (batch, 3, prep.height, prep.width)).astype(np.float32)
+        backend.run(pixels)
+        r = timed_loop(lambda p=pixels: len(backend.run(p)), seconds=seconds / 4, min_runs=3)
+        out[str(batch)] = round(r["items_per_s"], 1)
+        log(f"torch CUDA fp16 batch {batch}: {r['items_per_s']:.1f} images/s")
+    return out
+
+
+# -- report -------------------------------------------------------------------------------------------------
+def report(results: dict[str, Any]) -> str:
+    raw, served, naive = results["raw_ort"], results["served"], results["naive"]
+    rows: list[list[Any]] = []
+    for precision in ("fp32", "int8"):
+        for batch in RAW_BATCHES:
+            rows.append([f"(a) raw ORT {precision}, batch {batch}", raw[precision][str(batch)], ""])
+    for key, label in (
+        ("fp32_batching", "(b) served fp32, batching on"),
+        ("fp32_no_batching", "(b) served fp32, batching off"),
+        ("int8_batching", "(b) served int8, batching on"),
+        ("int8_no_batching", "(b) served int8, batching off"),
+    ):
+        r = served[key]
+        rows.append([label, r["items_per_s"], f"p50 {r['latency_p50_ms']} / p99 {r['latency_p99_ms']} ms"])
+    rows.append(["(c) naive pipeline, PyTorch eager, batch 1", naive["images_per_s"], ""])
+    for precision, r in served["latency_at_half_capacity"].items():
+        rows.append(
+            [
+                f"(d) open loop {precision} at {r['offered_requests_per_s']} req/s",
+                r["items_per_s"],
+                f"p50 {r['latency_p50_ms']} / p99 {r['latency_p99_ms']} ms (n={r['latency_samples']})",
+            ]
+        )
+    for precision in ("fp32", "int8"):
+        r = served[f"tiny_{precision}_batching"]
+        rows.append(
+            [f"(e) tiny model served {precision} (req/s)", r["requests_per_s"], f"p99 {r['latency_p99_ms']} ms"]
+        )
+    if results.get("gpu_torch_fp16"):
+        for batch, ips in results["gpu_torch_fp16"].items():
+            if batch != "device":
+                rows.append([f"torch CUDA fp16 batch {batch}", ips, results["gpu_torch_fp16"]["device"]])
+    text = table(rows, ["measurement (ViT-B/16 224 unless noted)", "images/s", "latency"])
+    for name, bar in BARS.items():
+        value = results[name]
+        text += f"\n{name} = {value:.3f} (bar >= {bar}: {'met' if value >= bar else 'NOT MET'})"
+    return text
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    start = time.monotonic()
+    results: dict[str, Any] = {"machine_before": machine()}
+    vit = ensure_bundle(
+        "vit-base-random", MODELS / "vit-base-random", precisions=("fp32", "int8"), progress=stderr_progress("vit-base")
+    )
+    tiny = ensure_bundle("tiny", default_bundle_dir(), precisions=("fp32", "int8"), progress=stderr_progress("tiny"))
+    results["model"] = {
+        "bundle": str(vit.path),
+        "model_id": vit.model_id,
+        "weights_origin": vit.weights_origin,
+        "parameters": vit.manifest["architecture"]["parameters"],
+        "input": vit.manifest["input"]["shape"],
+        "tiny_model_id": tiny.model_id,
+    }
+    jpeg = workload_jpeg()
+    results["workload"] = {"image": "skimage astronaut, 256x256 JPEG q90", "bytes": len(jpeg), "face_mode": "WHOLE"}
+    results["raw_ort"] = measure_raw(vit, args.seconds / 2)
+    results["naive"] = measure_naive(vit, jpeg, args.seconds)
+    results["served"] = await measure_served(vit, tiny, jpeg, results["raw_ort"], args.seconds)
+    results["gpu_torch_fp16"] = measure_gpu(vit, args.seconds)
+    best_raw_fp32 = max(results["raw_ort"]["fp32"].values())
+    results["served_over_raw"] = round(results["served"]["fp32_batching"]["items_per_s"] / best_raw_fp32, 3)
+    results["int8_served_over_naive"] = round(
+        results["served"]["int8_batching"]["items_per_s"] / results["naive"]["images_per_s"], 3
+    )
+    results["bars"] = {name: {"bar": bar, "met": results[name] >= bar} for name, bar in BARS.items()}
+    results["machine_after"] = machine()
+    results["wall_seconds"] = round(time.monotonic() - start, 1)
+    results["note"] = (
+        "2-core machine shared with other jobs; loadavg before/after shows how busy it was. Served runs "
+        "include gRPC, JPEG decode and preprocessing; raw runs are the model alone on preprocessed tensors."
+    )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="base measurement window per setting")
+    parser.add_argument("--quick", action="store_true", help="4 s windows: check that everything runs")
+    parser.add_argument("--out", type=Path, default=RESULTS / "emotion.json")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a bar is not met")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = 4.0
+    results = asyncio.run(run(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+    print(f"\nwrote {args.out} ({results['wall_seconds']} s)")
+    return 1 if args.strict and not all(b["met"] for b in results["bars"].values()) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

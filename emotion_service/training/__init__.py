@@ -1,0 +1,1 @@
+"""Training the embedded tiny ViT on synthetic faces (data, model, metrics, manifest)."""

@@ -1,0 +1,3 @@
+from image_service.main import main
+
+raise SystemExit(main())

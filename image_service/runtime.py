@@ -1,0 +1,282 @@
+"""The generation runtime: a bounded queue of jobs, batched pipeline runs, progress and cancellation.
+
+The queue is servicekit's :class:`DynamicBatcher`: its batch key is the run key (variant, size, steps,
+guidance, sequence length), its item size is a request's image count, and ``max_concurrent_batches=1``
+keeps one pipeline run at a time on the device. Runs execute on a dedicated executor thread; progress
+crosses back to the event loop with ``loop.call_soon_threadsafe``. A caller that leaves (cancelled RPC,
+expired deadline) has its job flagged, and a run whose jobs have all left stops at the next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from image_service.encoding import decode_reference, encode_image
+from image_service.generation import RunReport, run_batch
+from image_service.jobs import (
+    EncodedImage,
+    GenerationParams,
+    GenerationResult,
+    Job,
+    ProgressEvent,
+    Queued,
+    RunOutput,
+    Timings,
+)
+from image_service.metrics import ImageMetrics
+from image_service.pipeline import LoadedVariant
+from image_service.validation import RequestOptions, validate
+from image_service.variants import VariantSpec
+from servicekit.batching import BatchPolicy, DynamicBatcher
+from servicekit.errors import Cancelled, DeadlineExceeded, FailedPrecondition, NotFound, NotReady, Overloaded
+
+log = logging.getLogger("emoflux.image.runtime")
+
+SEED_LIMIT = 1 << 53  # drawn seeds stay exact in JSON and JavaScript numbers
+
+
+def draw_seed() -> int:
+    """A fresh random seed for a request that did not give one."""
+    return secrets.randbelow(SEED_LIMIT)
+
+
+class GenerationRuntime:
+    """Validates requests into jobs, queues them, runs batches and returns encoded images."""
+
+    def __init__(
+        self,
+        policy: BatchPolicy,
+        metrics: ImageMetrics,
+        specs: dict[str, VariantSpec],
+        *,
+        pipeline_executor: Executor | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.specs = dict(specs)
+        self.variants: dict[str, LoadedVariant] = {}
+        self.max_images = policy.max_batch_size
+        self._executor = pipeline_executor or ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        self._owns_executor = pipeline_executor is None
+        self._waiting: list[Job] = []
+        self.ready = False  # set once the configured variants are loaded and warmed up
+        self.batcher: DynamicBatcher[Job, RunOutput] = DynamicBatcher(
+            self._run,
+            policy,
+            name="generation",
+            batch_key=Job.batch_key,
+            item_size=image_count,
+            observer=metrics.queue,
+        )
+
+    # -- variants ----------------------------------------------------------------------------------
+    def add_variant(self, loaded: LoadedVariant) -> None:
+        """Make a loaded variant available to requests."""
+        self.variants[loaded.spec.name] = loaded
+        self.specs[loaded.spec.name] = loaded.spec
+        self.metrics.loaded.labels(loaded.spec.name, loaded.backend, loaded.spec.weights_origin.value).set(1)
+
+    def spec(self, name: str) -> VariantSpec:
+        """The spec of ``name`` with ``max_images`` capped by the batch size; NotFound if unknown."""
+        spec = self.specs.get(name)
+        if spec is None:
+            raise NotFound(f"variant {name!r} is not a variant of this server; known: {', '.join(sorted(self.specs))}")
+        return spec.with_max_images(self.max_images)
+
+    def loaded(self, name: str) -> LoadedVariant:
+        """The loaded variant ``name``; NotFound if unknown, FailedPrecondition if known but not loaded."""
+        self.spec(name)
+        loaded = self.variants.get(name)
+        if loaded is None:
+            raise FailedPrecondition(f"variant {name!r} is known but not loaded on this server")
+        return loaded
+
+    @property
+    def executor(self) -> Executor:
+        """The pipeline thread (loading and warm-up run there too)."""
+        return self._executor
+
+    # -- requests ----------------------------------------------------------------------------------
+    async def prepare(
+        self,
+        options: RequestOptions,
+        default_variant: str,
+        *,
+        stream: bool = False,
+        previews: bool = False,
+        preview_size: int = 128,
+    ) -> Job:
+        """Validate ``options`` into a job (references decoded off the loop); raises the domain errors."""
+        name = options.variant or default_variant
+        spec = self.spec(name)
+        if not self.ready:
+            raise NotReady("the image service is still loading its variants")
+        loaded = self.loaded(name)
+        params = validate(options, spec, loaded.count_tokens, draw_seed)
+        references = []
+        if options.reference_images:
+            references = await asyncio.to_thread(decode_references, options.reference_images)
+        return Job(
+            params=params,
+            references=references,
+            previews=previews,
+            preview_size=preview_size,
+            events=asyncio.Queue() if stream else None,
+        )
+
+    async def generate(self, job: Job, deadline: float | None = None) -> GenerationResult:
+        """Queue ``job``, wait for its run, encode its images. ``deadline`` is a ``time.monotonic()`` instant."""
+        self.check_capacity(job)
+        position = len(self._waiting)
+        self._waiting.append(job)
+        job.deliver(Queued(position=position))
+        finished = False
+        try:
+            output = await self.batcher.submit(job, deadline=deadline)
+            finished = True
+        except DeadlineExceeded:
+            self._count_cancel(job, "deadline")
+            raise
+        except asyncio.CancelledError:
+            # gRPC cancels the handler when the deadline passes, which may come before the batcher's timer.
+            expired = deadline is not None and time.monotonic() >= deadline - 0.05
+            self._count_cancel(job, "deadline" if expired else "cancelled")
+            raise
+        finally:
+            if not finished:
+                job.cancelled.set()  # a running batch stops when all its jobs are flagged
+            self._forget(job)
+        images = await asyncio.to_thread(encode_outputs, job.params, output, self.variants[job.params.variant])
+        loaded = self.variants[job.params.variant]
+        self.metrics.images.labels(loaded.spec.name, loaded.backend).inc(len(images))
+        now = time.monotonic()
+        return GenerationResult(
+            params=job.params,
+            images=images,
+            backend=loaded.backend,
+            weights_origin=loaded.spec.weights_origin.value,
+            batch_size=output.batch_requests,
+            timings=Timings(
+                queue_seconds=max(0.0, output.started - job.received),
+                run_seconds=output.run_seconds,
+                total_seconds=now - job.received,
+                seconds_per_step=output.seconds_per_step,
+            ),
+        )
+
+    async def stream(
+        self, job: Job, deadline: float | None = None
+    ) -> AsyncGenerator[ProgressEvent | GenerationResult, None]:
+        """Yield ``job``'s progress events, then its result (errors are raised after the events)."""
+        assert job.events is not None, "prepare(stream=True) first"
+        self.check_capacity(job)  # a full queue is the RPC's status, not an event after Queued
+        events = job.events
+        task = asyncio.create_task(self.generate(job, deadline))
+        try:
+            while True:
+                getter = asyncio.ensure_future(events.get())
+                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                # Progress is posted before the run's result, so everything is queued by now.
+                while not events.empty():
+                    yield events.get_nowait()
+                yield task.result()
+                return
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    def check_capacity(self, job: Job) -> None:
+        """Raise Overloaded now if the queue has no room for ``job``'s images (the batcher enforces it too)."""
+        policy = self.batcher.policy
+        if self.batcher.queue_depth + job.params.num_images > policy.max_queue_size:
+            self.metrics.queue.on_reject(self.batcher.name)
+            raise Overloaded(
+                f"queue full: {self.batcher.queue_depth} images queued + {job.params.num_images} requested > "
+                f"max_queue_size {policy.max_queue_size}"
+            )
+
+    # -- batches -----------------------------------------------------------------------------------
+    async def _run(self, jobs: list[Job]) -> Sequence[RunOutput]:
+        for job in jobs:
+            self._forget(job)
+        loaded = self.variants[jobs[0].params.variant]
+        loop = asyncio.get_running_loop()
+
+        def notify(job: Job, event: ProgressEvent) -> None:
+            loop.call_soon_threadsafe(job.deliver, event)
+
+        labels = (loaded.spec.name, loaded.backend)
+        self.metrics.runs.labels(*labels).inc()
+        self.metrics.requests_per_run.labels(loaded.spec.name).observe(len(jobs))
+        report: RunReport = await loop.run_in_executor(self._executor, run_batch, loaded, jobs, notify)
+        self.metrics.run_seconds.labels(*labels).observe(report.run_seconds)
+        self.metrics.steps.labels(*labels).inc(report.steps_run)
+        for seconds in report.step_seconds[1:]:
+            self.metrics.step_seconds.labels(*labels).observe(seconds)
+        if report.outputs is None:
+            self.metrics.interrupted_runs.labels(*labels).inc()
+            log.info("run of %d request(s) stopped after %d/%d steps: all cancelled", len(jobs), report.steps_run,
+                     report.total_steps)  # fmt: skip
+            raise Cancelled(f"run stopped after {report.steps_run}/{report.total_steps} steps: all requests left")
+        return report.outputs
+
+    def _forget(self, job: Job) -> None:
+        """Remove ``job`` from the waiting list and tell streaming waiters behind it their new position."""
+        if job not in self._waiting:
+            return
+        index = self._waiting.index(job)
+        del self._waiting[index]
+        for position, waiting in enumerate(self._waiting[index:], start=index):
+            waiting.deliver(Queued(position=position))
+
+    def _count_cancel(self, job: Job, reason: str) -> None:
+        stage = "queued" if job in self._waiting else "running"
+        self.metrics.cancellations.labels(job.params.variant, stage, reason).inc()
+
+    async def close(self) -> None:
+        """Stop admitting, cancel queued work, wait for the running batch, release the thread."""
+        await self.batcher.close(drain=False)
+        if self._owns_executor and isinstance(self._executor, ThreadPoolExecutor):
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def decode_references(images: tuple[bytes, ...]) -> list[Any]:
+    """Decode every reference image (InvalidInput naming the first that fails)."""
+    return [decode_reference(data, index) for index, data in enumerate(images)]
+
+
+def image_count(job: Job) -> int:
+    """A job's size in the queue: its number of images."""
+    return job.params.num_images
+
+
+def encode_outputs(params: GenerationParams, output: RunOutput, loaded: LoadedVariant) -> list[EncodedImage]:
+    """Encode a job's images; PNGs carry prompt, seed, steps, guidance, size, variant, backend and weights."""
+    encoded = []
+    for pixels, seed in zip(output.images, params.seeds(), strict=True):
+        text = {
+            "prompt": params.prompt,
+            "seed": str(seed),
+            "steps": str(params.num_inference_steps),
+            "guidance_scale": f"{params.guidance_scale:g}",
+            "size": f"{params.width}x{params.height}",
+            "variant": params.variant,
+            "backend": loaded.backend,
+            "weights": loaded.spec.weights_origin.value,
+            "software": "emoflux image_service",
+        }
+        if params.negative_prompt:
+            text["negative_prompt"] = params.negative_prompt
+        data = encode_image(pixels, params.output_format, params.quality, text)
+        encoded.append(EncodedImage(data, params.width, params.height, seed, params.output_format))
+    return encoded

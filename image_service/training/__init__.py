@@ -1,0 +1,1 @@
+"""Training of the embedded tiny FLUX pipeline on synthetic expressive faces."""

@@ -1,0 +1,275 @@
+"""The durable evidence store: SQLite in WAL mode with ``synchronous=FULL`` and ordered migrations.
+
+Every write is one transaction, committed before the call returns, so a record that was reported
+as stored survives a ``kill -9`` of the writer (and, with FULL sync, a power cut). The schema is
+created and upgraded by :data:`MIGRATIONS`, applied in order and recorded in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+# A record with this unit says the observation could not be made (service down, probe fault); the
+# scorer ignores it because it says nothing about the model.
+UNAVAILABLE_UNIT = "unavailable"
+PROBE_ERROR_UNIT = "probe-error"
+NON_EVIDENCE_UNITS = frozenset({UNAVAILABLE_UNIT, PROBE_ERROR_UNIT})
+MAX_DETAIL_BYTES = 4096
+
+
+class Source(enum.StrEnum):
+    """How a record was obtained."""
+
+    CATALOG = "catalog"
+    PROBE = "probe"
+    SUBMITTED = "submitted"
+    MATCH = "match"
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One observation about a model's capability."""
+
+    model_id: str
+    capability: str
+    probe: str
+    value: float
+    unit: str
+    passed: bool
+    observed_at: dt.datetime
+    source: Source
+    service_version: str = ""
+    random_weights: bool = False
+    detail: str = ""
+    run_id: str = ""
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.value):
+            raise ValueError(f"value must be finite, got {self.value!r}")
+        if self.observed_at.tzinfo is None:
+            raise ValueError("observed_at must be timezone-aware (UTC)")
+
+    @property
+    def counts_as_evidence(self) -> bool:
+        """False for records that only say an observation could not be made."""
+        return self.unit not in NON_EVIDENCE_UNITS
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: applied once, in version order, inside one transaction."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "evidence table",
+        (
+            """
+            CREATE TABLE evidence (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                model_id TEXT NOT NULL,
+                capability TEXT NOT NULL,
+                probe TEXT NOT NULL,
+                value REAL NOT NULL,
+                unit TEXT NOT NULL,
+                passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+                observed_at TEXT NOT NULL,
+                source TEXT NOT NULL,
+                service_version TEXT NOT NULL DEFAULT '',
+                random_weights INTEGER NOT NULL DEFAULT 0 CHECK (random_weights IN (0, 1)),
+                detail TEXT NOT NULL DEFAULT ''
+            )
+            """,
+        ),
+    ),
+    Migration(2, "index by model and time", ("CREATE INDEX evidence_by_model ON evidence (model_id, observed_at)",)),
+    Migration(
+        3,
+        "evaluation run id",
+        (
+            "ALTER TABLE evidence ADD COLUMN run_id TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX evidence_by_run ON evidence (run_id)",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+_COLUMNS = (
+    "id, model_id, capability, probe, value, unit, passed, observed_at, source, service_version, "
+    "random_weights, detail, run_id"
+)
+
+
+class SchemaError(RuntimeError):
+    """The database was written by a newer schema than this code knows."""
+
+
+def _current_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the migrations newer than the database's version; return the resulting version."""
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)):
+        raise ValueError(f"migrations must have strictly increasing versions, got {versions}")
+    current = _current_version(conn)
+    known = versions[-1] if versions else 0
+    if current > known:
+        raise SchemaError(f"database schema version {current} is newer than this code's {known}")
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, utc_now().isoformat()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        current = migration.version
+    return current
+
+
+def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
+    (rid, model_id, capability, probe, value, unit, passed, observed_at, source, version, random, detail, run_id) = row
+    return EvidenceRecord(
+        id=int(str(rid)),
+        model_id=str(model_id),
+        capability=str(capability),
+        probe=str(probe),
+        value=float(str(value)),
+        unit=str(unit),
+        passed=bool(passed),
+        observed_at=dt.datetime.fromisoformat(str(observed_at)),
+        source=Source(str(source)),
+        service_version=str(version),
+        random_weights=bool(random),
+        detail=str(detail),
+        run_id=str(run_id),
+    )
+
+
+class EvidenceStore:
+    """Thread-safe access to the evidence database (one connection, serialised by a lock)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit, so each write is committed before returning.
+        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self.version = migrate(self._conn)
+
+    def pragma(self, name: str) -> str:
+        """The value of a PRAGMA (for checks: journal_mode, synchronous)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        with self._lock:
+            return str(self._conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+    def add(self, record: EvidenceRecord) -> EvidenceRecord:
+        """Store one record durably; return it with its id."""
+        return self.add_many([record])[0]
+
+    def add_many(self, records: Iterable[EvidenceRecord]) -> list[EvidenceRecord]:
+        """Store records in one transaction (all or none); return them with their ids."""
+        records = list(records)
+        stored: list[EvidenceRecord] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for r in records:
+                    cursor = self._conn.execute(
+                        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at, source,"
+                        " service_version, random_weights, detail, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            r.model_id,
+                            r.capability,
+                            r.probe,
+                            float(r.value),
+                            r.unit,
+                            int(r.passed),
+                            r.observed_at.astimezone(dt.UTC).isoformat(),
+                            r.source.value,
+                            r.service_version,
+                            int(r.random_weights),
+                            r.detail,
+                            r.run_id,
+                        ),
+                    )
+                    stored.append(replace(r, id=cursor.lastrowid))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return stored
+
+    def records(self, model_id: str | None = None) -> list[EvidenceRecord]:
+        """Every record (or one model's), oldest first."""
+        query = f"SELECT {_COLUMNS} FROM evidence"
+        params: tuple[str, ...] = ()
+        if model_id is not None:
+            query += " WHERE model_id = ?"
+            params = (model_id,)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY id", params).fetchall()
+        return [_row_to_record(row) for row in rows]
+
+    def count(self, model_id: str | None = None, source: Source | None = None) -> int:
+        """Number of stored records, optionally for one model and/or source."""
+        clauses, params = [], []
+        if model_id is not None:
+            clauses.append("model_id = ?")
+            params.append(model_id)
+        if source is not None:
+            clauses.append("source = ?")
+            params.append(source.value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM evidence{where}", params).fetchone()[0])
+
+    def counts_by_source(self) -> dict[Source, int]:
+        """Stored records per source."""
+        with self._lock:
+            rows = self._conn.execute("SELECT source, COUNT(*) FROM evidence GROUP BY source").fetchall()
+        return {Source(str(s)): int(n) for s, n in rows}
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,215 @@
+"""Translation between the ranker's domain objects and ``emoflux.ranker.v1`` messages.
+
+Also validates submitted evidence, with messages that name the record index and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+
+from google.protobuf import timestamp_pb2
+
+from ranker.catalog import Catalog, ModelCard
+from ranker.compare import Comparison, EvidenceStats, Leader, ModelView
+from ranker.engine import LeaderboardEntry
+from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, Source, utc_now
+from ranker.scoring import SIGNAL_PREFIXES, ScoreResult
+from servicekit.errors import InvalidInput
+from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
+
+MAX_SUBMITTED = 1000
+# Submitted observations dated further ahead than this are rejected (clock skew allowance).
+FUTURE_SLACK = dt.timedelta(minutes=5)
+
+_ORIGIN = {
+    "unspecified": ranker_pb2.WEIGHTS_ORIGIN_UNSPECIFIED,
+    "random": ranker_pb2.WEIGHTS_ORIGIN_RANDOM,
+    "synthetic-trained": ranker_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED,
+    "pretrained": ranker_pb2.WEIGHTS_ORIGIN_PRETRAINED,
+}
+_SOURCE_TO_PB = {
+    Source.CATALOG: ranker_pb2.EVIDENCE_SOURCE_CATALOG,
+    Source.PROBE: ranker_pb2.EVIDENCE_SOURCE_PROBE,
+    Source.SUBMITTED: ranker_pb2.EVIDENCE_SOURCE_SUBMITTED,
+    Source.MATCH: ranker_pb2.EVIDENCE_SOURCE_MATCH,
+}
+_SOURCE_FROM_PB = {v: k for k, v in _SOURCE_TO_PB.items()} | {ranker_pb2.EVIDENCE_SOURCE_UNSPECIFIED: Source.SUBMITTED}
+_LEADER = {
+    Leader.A: ranker_pb2.LEADER_A,
+    Leader.B: ranker_pb2.LEADER_B,
+    Leader.TIE: ranker_pb2.LEADER_TIE,
+    Leader.NONE: ranker_pb2.LEADER_NONE,
+}
+
+
+def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
+    """A timezone-aware datetime as a protobuf Timestamp."""
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value.astimezone(dt.UTC))
+    return ts
+
+
+def score_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> ranker_pb2.Score:
+    """A score as a message (components in the documented order)."""
+    return ranker_pb2.Score(
+        model_id=result.model_id,
+        score=result.score,
+        low=result.low,
+        high=result.high,
+        components=[
+            ranker_pb2.Component(
+                name=c.name,
+                value=c.value,
+                weight=c.weight,
+                evidence_count=c.evidence_count,
+                from_prior=c.from_prior,
+            )
+            for c in result.components
+        ],
+        updated_at=timestamp(updated_at or utc_now()),
+    )
+
+
+def summary_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
+    """Evidence counts as a message."""
+    summary = ranker_pb2.EvidenceSummary(
+        catalog_count=stats.catalog,
+        probe_count=stats.probe,
+        submitted_count=stats.submitted,
+        match_count=stats.match,
+        total_count=stats.total,
+    )
+    if stats.last_updated is not None:
+        summary.last_updated.CopyFrom(timestamp(stats.last_updated))
+    return summary
+
+
+def card_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str] = ()) -> ranker_pb2.ModelCard:
+    """A catalog card (with evidence counts when a view is given) as a message."""
+    message = ranker_pb2.ModelCard(
+        id=card.id,
+        display_name=card.display_name,
+        type=card.type,
+        artifact_type=card.artifact_type,
+        publisher=card.fact("publisher"),
+        pricing=card.fact("pricing"),
+        license=card.fact("license"),
+        weights_origin=_ORIGIN[card.weights.origin],  # type: ignore[arg-type]
+        random_weights=card.weights.random,
+        served_variants=list(served),
+        description=card.description,
+    )
+    for capability in card.capabilities:
+        evidence = view.capabilities.get(capability.id) if view else None
+        message.capabilities.append(
+            ranker_pb2.Capability(
+                id=capability.id,
+                name=capability.name,
+                description=capability.description,
+                provenance=ranker_pb2.Provenance(source=capability.provenance.source, date=capability.provenance.date),
+                evidence_count=evidence.records if evidence else 0,
+                probed=evidence.probed if evidence else False,
+            )
+        )
+    if view is not None:
+        message.evidence_summary.CopyFrom(summary_pb(view.stats))
+    return message
+
+
+def comparison_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
+    """A comparison as a message."""
+    return ranker_pb2.CompareResponse(
+        score_a=score_pb(comparison.a.score),
+        score_b=score_pb(comparison.b.score),
+        rows=[
+            ranker_pb2.ComparisonRow(name=r.name, value_a=r.value_a, value_b=r.value_b, leader=_LEADER[r.leader])  # type: ignore[arg-type]
+            for r in comparison.rows
+        ],
+        winner=comparison.winner,
+        verdict=comparison.verdict,
+        headline=comparison.headline,
+    )
+
+
+def leaderboard_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.LeaderboardResponse:
+    """Leaderboard entries as a message."""
+    return ranker_pb2.LeaderboardResponse(
+        entries=[
+            ranker_pb2.LeaderboardEntry(
+                rank=e.rank,
+                model_id=e.card.id,
+                score=e.score.score,
+                low=e.score.low,
+                high=e.score.high,
+                display_name=e.card.display_name,
+            )
+            for e in entries
+        ]
+    )
+
+
+def evidence_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
+    """A stored record as a message."""
+    return ranker_pb2.Evidence(
+        model_id=record.model_id,
+        capability=record.capability,
+        probe=record.probe,
+        value=record.value,
+        unit=record.unit,
+        passed=record.passed,
+        observed_at=timestamp(record.observed_at),
+        source=_SOURCE_TO_PB[record.source],  # type: ignore[arg-type]
+        service_version=record.service_version,
+        random_weights=record.random_weights,
+        detail=record.detail,
+    )
+
+
+def submitted_records(
+    messages: Sequence[ranker_pb2.Evidence], catalog: Catalog, now: dt.datetime | None = None
+) -> list[EvidenceRecord]:
+    """Validate submitted evidence; raise InvalidInput naming the first bad record's index and field."""
+    if not messages:
+        raise InvalidInput("evidence: at least one record is required")
+    if len(messages) > MAX_SUBMITTED:
+        raise InvalidInput(f"evidence: at most {MAX_SUBMITTED} records per request, got {len(messages)}")
+    now = now or utc_now()
+    records = []
+    for i, m in enumerate(messages):
+        where = f"evidence[{i}]"
+        if not m.model_id:
+            raise InvalidInput(f"{where}.model_id: must not be empty")
+        if m.model_id not in catalog:
+            raise InvalidInput(f"{where}.model_id: unknown model {m.model_id!r}")
+        if not m.capability.strip():
+            raise InvalidInput(f"{where}.capability: must not be empty")
+        if not math.isfinite(m.value):
+            raise InvalidInput(f"{where}.value: not finite")
+        prefix = m.probe.split(".", 1)[0]
+        if (prefix in SIGNAL_PREFIXES or prefix == "freshness") and m.unit != "date" and not 0.0 <= m.value <= 1.0:
+            raise InvalidInput(f"{where}.value: {m.value:g} outside [0, 1] for a {prefix} observation")
+        if len(m.detail.encode()) > MAX_DETAIL_BYTES:
+            raise InvalidInput(f"{where}.detail: {len(m.detail.encode())} bytes, at most {MAX_DETAIL_BYTES}")
+        if m.source not in _SOURCE_FROM_PB:
+            raise InvalidInput(f"{where}.source: unknown value {m.source}")
+        observed = m.observed_at.ToDatetime(tzinfo=dt.UTC) if m.HasField("observed_at") else now
+        if observed > now + FUTURE_SLACK:
+            raise InvalidInput(f"{where}.observed_at: {observed.isoformat()} is in the future")
+        records.append(
+            EvidenceRecord(
+                model_id=m.model_id,
+                capability=m.capability.strip(),
+                probe=m.probe.strip() or "submitted",
+                value=float(m.value),
+                unit=m.unit,
+                passed=m.passed,
+                observed_at=observed,
+                source=_SOURCE_FROM_PB[m.source],
+                service_version=m.service_version,
+                random_weights=m.random_weights,
+                detail=m.detail,
+            )
+        )
+    return records

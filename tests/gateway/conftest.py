@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from PIL import Image
+
+from gateway.main import Gateway
+from gateway.settings import GatewaySettings
+from servicekit.server import ServiceHost
+from servicekit.settings import ServerSettings
+from tests.gateway.canned import CannedComponent, CannedServicers
+
+
+@dataclass
+class CannedStack:
+    gateway: Gateway
+    servicers: CannedServicers
+    host: ServiceHost
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+
+def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32, 32)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def canned() -> AsyncIterator[CannedStack]:
+    """The gateway on port 0 in front of a real gRPC server serving canned emotion + image answers."""
+    component = CannedComponent()
+    host = ServiceHost(ServerSettings(access_log=False), component)
+    await host.start()
+    await host.wait_ready(10)
+    address = f"127.0.0.1:{host.port}"
+    settings = GatewaySettings(
+        port=0,
+        emotion_addresses=address,
+        image_addresses=address,
+        classify_timeout_seconds=1.0,
+        max_body_bytes=256 * 1024,
+        access_log=False,
+    )
+    gateway = Gateway(settings)
+    await gateway.start()
+    yield CannedStack(gateway, component.servicers, host)
+    await gateway.stop()
+    await host.stop(grace=0)

@@ -1,0 +1,144 @@
+"""The SQLite evidence store: pragmas, migrations, atomic batches, and durability under kill -9."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ranker.evidence import MIGRATIONS, EvidenceRecord, EvidenceStore, SchemaError, Source, migrate
+
+REPO = Path(__file__).resolve().parents[2]
+WHEN = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
+
+
+def record(i: int = 0, model: str = "emotion-tiny") -> EvidenceRecord:
+    return EvidenceRecord(
+        model,
+        "batch-inference",
+        "classifier.batch-order",
+        float(i),
+        "fraction",
+        i % 2 == 0,
+        WHEN,
+        Source.PROBE,
+        service_version="emotion_service model=x",
+        random_weights=False,
+        detail=f'{{"i": {i}}}',
+        run_id="r1",
+    )
+
+
+def test_wal_and_full_sync(store: EvidenceStore) -> None:
+    assert store.pragma("journal_mode") == "wal"
+    assert store.pragma("synchronous") == "2"  # FULL
+
+
+def test_round_trip_keeps_every_field(store: EvidenceStore) -> None:
+    stored = store.add(record(3))
+    assert stored.id is not None
+    (back,) = store.records("emotion-tiny")
+    assert back == stored
+    assert back.observed_at == WHEN and back.source is Source.PROBE and back.run_id == "r1"
+    assert store.count() == 1 and store.count("other") == 0 and store.count(source=Source.PROBE) == 1
+
+
+def test_migrations_are_ordered_and_recorded(tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path / "e.sqlite3")
+    store.close()
+    with sqlite3.connect(tmp_path / "e.sqlite3") as conn:
+        rows = conn.execute("SELECT version, description FROM schema_version ORDER BY version").fetchall()
+    assert [v for v, _ in rows] == [m.version for m in MIGRATIONS] == [1, 2, 3]
+
+
+def test_old_database_is_upgraded_without_losing_records(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:1]) == 1
+    conn.execute(
+        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at, source) "
+        "VALUES ('tiny-flux', 'text-to-image', 'generator.resolution', 1, 'pass', 1, ?, 'probe')",
+        (WHEN.isoformat(),),
+    )
+    conn.close()
+    store = EvidenceStore(path)
+    try:
+        assert store.version == 3
+        (old,) = store.records("tiny-flux")
+        assert old.run_id == "" and old.probe == "generator.resolution"
+    finally:
+        store.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    EvidenceStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (99, 'future', '2030-01-01')")
+    with pytest.raises(SchemaError, match="version 99 is newer"):
+        EvidenceStore(path)
+
+
+def test_a_batch_is_all_or_nothing(store: EvidenceStore) -> None:
+    store.add(record(0))
+    broken = EvidenceRecord(None, "c", "p", 1.0, "u", True, WHEN, Source.PROBE)  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_many([record(1), record(2), broken])
+    assert store.count() == 1
+
+
+def test_records_must_be_finite_and_timezone_aware() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        EvidenceRecord("m", "c", "p", float("nan"), "u", True, WHEN, Source.PROBE)
+    with pytest.raises(ValueError, match="timezone"):
+        EvidenceRecord("m", "c", "p", 1.0, "u", True, dt.datetime(2026, 1, 1), Source.PROBE)
+
+
+WRITER = """
+import datetime as dt, sys
+from ranker.evidence import EvidenceRecord, EvidenceStore, Source
+store = EvidenceStore(sys.argv[1])
+i = 0
+while True:
+    store.add(EvidenceRecord("emotion-tiny", "c", "p", float(i), "u", True, dt.datetime.now(dt.UTC), Source.PROBE))
+    i += 1
+    print(i, flush=True)  # reported only after the commit returned
+"""
+
+
+def test_nothing_reported_as_stored_is_lost_on_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "durable.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
+    assert writer.stdout is not None
+    reported = 0
+    deadline = time.monotonic() + 60
+    try:
+        while reported < 200 and time.monotonic() < deadline:
+            line = writer.stdout.readline()
+            if not line:
+                break
+            reported = int(line)
+        assert reported >= 200, "writer did not get going"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+    assert writer.returncode == -signal.SIGKILL
+    store = EvidenceStore(path)
+    try:
+        assert store.count() >= reported
+        values = [r.value for r in store.records()]
+        assert values == [float(i) for i in range(len(values))], "records are whole and in order"
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        store.close()

@@ -1,0 +1,109 @@
+"""The report: Markdown and a self-contained HTML page that headless Chromium renders (not blank)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ranker.catalog import Catalog
+from ranker.engine import Ranker
+from ranker.evidence import EvidenceRecord, EvidenceStore, Source
+from ranker.report import build_report, render_html, render_markdown, write_report
+
+WHEN = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+
+
+def _probe(
+    model: str,
+    probe: str,
+    value: float,
+    passed: bool,
+    *,
+    random: bool = False,
+    source: Source = Source.PROBE,
+    capability: str = "batch-inference",
+) -> EvidenceRecord:
+    return EvidenceRecord(
+        model,
+        capability,
+        probe,
+        value,
+        "fraction",
+        passed,
+        WHEN,
+        source,
+        service_version="emotion_service model=x",
+        random_weights=random,
+    )
+
+
+def _ranker(catalog: Catalog, store: EvidenceStore) -> Ranker:
+    store.add_many(
+        [
+            _probe("emotion-tiny", "classifier.batch-order", 1.0, True),
+            _probe("emotion-tiny", "classifier.accuracy-synthetic", 0.55, True, capability="emotion-classification"),
+            _probe("emotion-tiny", "match.emotion-agreement", 0.4, True, source=Source.MATCH),
+            _probe("tiny-flux", "match.emotion-agreement", 0.4, True, source=Source.MATCH, capability="text-to-image"),
+            _probe("tiny-flux", "generator.resolution", 1.0, True, capability="configurable-resolution"),
+            _probe("emotion-vit-base-random", "classifier.accuracy-synthetic", 0.9, True, random=True),
+            _probe("emotion-vit-base-random", "classifier.p99-latency", 0.2, False, random=True),
+        ]
+    )
+    return Ranker(catalog, store, samples=200, as_of=dt.date(2026, 11, 26))
+
+
+def test_markdown_has_table_verdict_and_random_section_apart(catalog: Catalog, store: EvidenceStore) -> None:
+    data = build_report(_ranker(catalog, store))
+    assert [c.headline for c in data.comparisons] == [
+        "facial_emotions_image_detection vs FLUX.1 Pro",
+        "Tiny ViT emotion classifier (embedded) vs Tiny FLUX (embedded)",
+    ]
+    text = render_markdown(data)
+    assert "| Score | 47/100 | 58/100 ✓ |" in text
+    assert "| Capabilities | 5 decomposed | 13 decomposed |" in text
+    assert "**Verdict.** FLUX.1 Pro scores higher at 58/100 vs facial_emotions_image_detection at 47/100." in text
+    trained, random = text.split("## Random-weight models (kept apart)")
+    assert "emotion-vit-base-random" not in trained.split("## Live probe evidence")[1]
+    assert "classifier.p99-latency" in random and "emotion-vit-base-random" in random
+    assert "| Times Matched | 1 | 1 |" in text
+
+
+def test_html_is_self_contained(catalog: Catalog, store: EvidenceStore) -> None:
+    page = render_html(build_report(_ranker(catalog, store)))
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<script" not in page
+    assert not re.search(r'(src|href)="https?:', page), "no external resources"
+    assert page.count("<svg") == 2 and "95 % interval" in page
+    assert (
+        "facial_emotions_image_detection leads on ecosystem, while FLUX.1 Pro is stronger on adoption and quality."
+        in page
+    )
+
+
+def test_rendered_page_is_not_blank(catalog: Catalog, store: EvidenceStore, tmp_path: Path, chromium: str) -> None:
+    _, html_path = write_report(build_report(_ranker(catalog, store)), tmp_path / "report")
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1200,900",
+            "--hide-scrollbars",
+            html_path.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (900, 1200)
+    assert pixels.std() > 20, f"screenshot looks blank (pixel std {pixels.std():.1f})"
+    # Text and table rules: plenty of dark pixels, and the page is not one flat colour.
+    assert (pixels < 100).mean() > 0.01 and len(np.unique(pixels)) > 50
