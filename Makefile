@@ -10,7 +10,7 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking validate-deploy clean
+.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking validate-deploy docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ lint: setup ## ruff (lint + format), mypy, buf lint
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	npx --no-install buf lint
+	$(PY) tools/gen_config_docs.py --check
+
+docs: $(STAMP) ## Regenerate docs/configuration.md from the settings classes
+	$(PY) tools/gen_config_docs.py
 
 buf-breaking: setup ## Check the protos for breaking changes against main
 	npx --no-install buf breaking --against '.git#branch=main'

@@ -143,6 +143,7 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         "inprocess_seconds": inproc_s,
         "served_seconds": served_s,
         "served_over_inprocess": served_s / inproc_s,
+        "served_over_inprocess_paired_median": median([s / i for s, i in zip(served, inproc, strict=True)]),
         "served_over_inprocess_bar": BAR,
         "served_over_inprocess_ok": served_s / inproc_s <= BAR,
         "batch_delay_ms": args.delay_ms,
@@ -166,6 +167,7 @@ def table(result: dict[str, object]) -> str:
         ("in-process pipeline + PNG (s)", f"{result['inprocess_seconds']:.4f}"),
         ("served over gRPC (s)", f"{result['served_seconds']:.4f}"),
         ("served_over_inprocess (bar <= 1.10)", f"{result['served_over_inprocess']:.3f}"),
+        ("  median of paired ratios", f"{result['served_over_inprocess_paired_median']:.3f}"),
         *((f"per-step {name} (s)", f"{value:.4f}") for name, value in steps.items()),
         ("onnx / torch per-step", f"{result['onnx_over_torch_step']:.3f}"),
         ("4 requests at once, batched (s)", f"{four['batched_seconds']:.4f}"),
@@ -180,7 +182,7 @@ def table(result: dict[str, object]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=15, help="repetitions of the single-request measurements")
+    parser.add_argument("--reps", type=int, default=25, help="repetitions of the single-request measurements")
     parser.add_argument("--batch-reps", type=int, default=5, help="repetitions of the 4-request measurements")
     parser.add_argument("--threads", type=int, default=1, help="torch / ONNX Runtime intra-op threads")
     parser.add_argument("--delay-ms", type=float, default=10.0, help="server batch delay (its default)")

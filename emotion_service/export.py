@@ -31,6 +31,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emotion_service.bundle import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -286,8 +288,6 @@ def _build(
     reference = oc.torch_logits(model, pixels)
     parity: dict[str, Any] = {}
     for precision, name in files.items():
-        import numpy as np
-
         whole = oc.ort_logits(tmp / name, pixels)
         single = oc.ort_logits(tmp / name, pixels[:2], batch_size=1)
         record = oc.check_parity(

@@ -60,23 +60,23 @@ DEFAULT_TOLERANCES: dict[str, ParityTolerance] = {
 }
 
 
-class _LogitsOnly:
-    """Builds a torch module whose graph has one input (pixel_values) and one output (logits)."""
+def _logits_only(model: Any) -> Any:
+    """The model as a module with one input (pixel_values) and one output (logits), for a clean graph.
 
-    @staticmethod
-    def wrap(model: Any) -> Any:
-        import torch
+    Defined inside a function so that importing this module does not import torch.
+    """
+    import torch
 
-        class LogitsOnly(torch.nn.Module):
-            def __init__(self, inner: torch.nn.Module) -> None:
-                super().__init__()
-                self.inner = inner
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
 
-            def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-                logits: torch.Tensor = self.inner(pixel_values=pixel_values).logits
-                return logits
+        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+            logits: torch.Tensor = self.inner(pixel_values=pixel_values).logits
+            return logits
 
-        return LogitsOnly(model).eval()
+    return LogitsOnly(model).eval()
 
 
 @contextlib.contextmanager
@@ -104,7 +104,7 @@ def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: i
     batch = torch.export.Dim("batch", min=1, max=4096)
     with _quiet("torch.onnx", "torch._dynamo", "torch.export", ""), torch.no_grad():
         torch.onnx.export(
-            _LogitsOnly.wrap(model),
+            _logits_only(model),
             (example,),
             str(path),
             dynamo=True,

@@ -56,11 +56,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--min-lr-ratio", type=float, default=0.02, help="final lr / peak lr")
-    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--warmup-steps", type=int, default=50)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--grad-clip", type=float, default=1.0)
-    p.add_argument("--max-shift", type=int, default=3, help="random translation in pixels")
+    p.add_argument(
+        "--max-shift", type=int, default=0, help="extra random shift in pixels (the renderer jitters position already)"
+    )
     p.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed")
     p.add_argument("--data-seed", type=int, default=1, help="seed of the stream of training faces")
     p.add_argument(
@@ -87,6 +89,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-int8", action="store_true", help="skip the ONNX int8 agreement check")
     p.add_argument("--resume", action="store_true", help="continue from --work-dir's checkpoint")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from the weights of a saved model directory (fine-tuning with a new schedule)",
+    )
     p.add_argument("--image-size", type=int, default=TinyViTSpec.image_size)
     p.add_argument("--patch-size", type=int, default=TinyViTSpec.patch_size)
     p.add_argument("--hidden-size", type=int, default=TinyViTSpec.hidden_size)
@@ -141,6 +149,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     spec = TinyViTSpec(args.image_size, args.patch_size, args.hidden_size, args.layers, args.heads, args.mlp_size)
     model = build_model(spec)
+    if args.init_from is not None:
+        # safetensors only: a model directory written by this script (or any same-shaped ViT).
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(args.init_from / "model.safetensors")))
+        _log(f"initialised from {args.init_from}")
     processor = build_processor(spec)
     opt = _optimizer(model, args)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -219,6 +233,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             },
             "training": {
                 "seed": args.seed,
+                "initialised_from": None if args.init_from is None else str(args.init_from),
                 "steps": step,
                 "planned_steps": args.steps,
                 "batch_size": args.batch_size,

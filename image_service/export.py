@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pipeline-check", action="store_true", help="skip the same-seed pipeline image check")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("onnx_ir").setLevel(logging.WARNING)  # one line per deduplicated initializer otherwise
     pairs = parse_pairs([p for p in args.variant_dir.split(",") if p], "variant_dir")
     source = resolve(args.variant, pairs, args.models_dir)
     device = resolve_device(args.device)

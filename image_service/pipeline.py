@@ -6,6 +6,7 @@ code). With ``HF_HUB_OFFLINE=1`` a hub id resolves from the local Hugging Face c
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ def main_tokenizer(pipe: Any) -> Any:
 
 def token_counter(pipe: Any) -> Callable[[str], int]:
     """A function giving the untruncated main-encoder token count of a prompt (special tokens included)."""
-    tokenizer = main_tokenizer(pipe)
+    # A private copy: fast tokenizers keep truncation state and refuse concurrent use ("Already borrowed"),
+    # and the pipeline thread uses the original while requests are validated on the event loop.
+    tokenizer = copy.deepcopy(main_tokenizer(pipe))
 
     def count(prompt: str) -> int:
         return len(tokenizer(prompt, add_special_tokens=True, truncation=False)["input_ids"])

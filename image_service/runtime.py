@@ -172,14 +172,17 @@ class GenerationRuntime:
     async def stream(
         self, job: Job, deadline: float | None = None
     ) -> AsyncGenerator[ProgressEvent | GenerationResult, None]:
-        """Yield ``job``'s progress events, then its result (errors are raised after the events)."""
+        """Yield ``job``'s progress events, then its result (errors are raised after the events).
+
+        Call :meth:`check_capacity` first when a full queue must be reported before any event.
+        """
         assert job.events is not None, "prepare(stream=True) first"
-        self.check_capacity(job)  # a full queue is the RPC's status, not an event after Queued
         events = job.events
         task = asyncio.create_task(self.generate(job, deadline))
+        getter: asyncio.Task[ProgressEvent] | None = None
         try:
             while True:
-                getter = asyncio.ensure_future(events.get())
+                getter = asyncio.create_task(events.get())
                 await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
                 if getter.done():
                     yield getter.result()
@@ -191,6 +194,8 @@ class GenerationRuntime:
                 yield task.result()
                 return
         finally:
+            if getter is not None and not getter.done():
+                getter.cancel()
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -17,13 +17,16 @@ from typing import Any
 
 import grpc
 
-from servicekit.errors import status_for
+from servicekit.errors import InvalidInput, NotReady, status_for
 from servicekit.metrics import RpcMetrics
 
 log = logging.getLogger("emoflux.access")
 
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+# Health and reflection keep answering during a drain so load balancers see NOT_SERVING, not errors.
+_ALWAYS_ANSWERED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 CallScope = Callable[[str, grpc.aio.ServicerContext], AbstractAsyncContextManager[None]]
 
@@ -47,37 +50,79 @@ def _rpc_type(handler: grpc.RpcMethodHandler) -> str:
     }[(bool(handler.request_streaming), bool(handler.response_streaming))]
 
 
-def wrap_handler(handler: grpc.RpcMethodHandler, method: str, scope: CallScope) -> grpc.RpcMethodHandler:
-    """Return ``handler`` with every call running inside ``scope(method, context)``."""
+class MalformedRequest:
+    """Stands in for request bytes that did not parse, so the error mapper can answer INVALID_ARGUMENT."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """Wrap a request deserializer so a parse failure yields a :class:`MalformedRequest` instead of raising.
+
+    gRPC answers a failing deserializer with UNKNOWN before any interceptor runs; this keeps the
+    failure inside the call, where it becomes INVALID_ARGUMENT and is counted like any other error.
+    """
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:
+            return MalformedRequest(f"{exc.__class__.__name__}: {exc}"[:200])
+
+    return parse
+
+
+def _reject_malformed(request: Any) -> None:
+    if isinstance(request, MalformedRequest):
+        raise InvalidInput(f"request: not a valid protobuf message for this method ({request.reason})")
+
+
+async def _checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        _reject_malformed(request)
+        yield request
+
+
+def wrap_handler(
+    handler: grpc.RpcMethodHandler, method: str, scope: CallScope, *, check_requests: bool = False
+) -> grpc.RpcMethodHandler:
+    """Return ``handler`` with every call running inside ``scope(method, context)``.
+
+    With ``check_requests``, unparsable request messages are refused with INVALID_ARGUMENT inside the scope.
+    """
+    streaming_requests = bool(handler.request_streaming)
+    deserializer = _tolerant(handler.request_deserializer) if check_requests else handler.request_deserializer
+
+    def checked(request: Any) -> Any:
+        if not check_requests:
+            return request
+        if streaming_requests:
+            return _checked_stream(request)
+        _reject_malformed(request)
+        return request
+
     if handler.response_streaming:
         inner_stream: Callable[..., AsyncIterator[Any]] = handler.unary_stream or handler.stream_stream
 
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             async with scope(method, context):
-                async for item in inner_stream(request, context):
+                async for item in inner_stream(checked(request), context):
                     yield item
 
-        factory = (
-            grpc.stream_stream_rpc_method_handler if handler.request_streaming else grpc.unary_stream_rpc_method_handler
-        )
-        return factory(
-            streaming,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        factory = grpc.stream_stream_rpc_method_handler if streaming_requests else grpc.unary_stream_rpc_method_handler
+        return factory(streaming, request_deserializer=deserializer, response_serializer=handler.response_serializer)
 
     inner_unary: Callable[..., Awaitable[Any]] = handler.unary_unary or handler.stream_unary
 
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
         async with scope(method, context):
-            return await inner_unary(request, context)
+            return await inner_unary(checked(request), context)
 
-    factory = grpc.stream_unary_rpc_method_handler if handler.request_streaming else grpc.unary_unary_rpc_method_handler
-    return factory(
-        unary,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+    factory = grpc.stream_unary_rpc_method_handler if streaming_requests else grpc.unary_unary_rpc_method_handler
+    return factory(unary, request_deserializer=deserializer, response_serializer=handler.response_serializer)
 
 
 def _final_code(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> grpc.StatusCode:
@@ -92,6 +137,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def __init__(self, *, access_log: bool = True) -> None:
         self._access_log = access_log
+        self.draining = False
+
+    def start_draining(self) -> None:
+        """Answer new calls UNAVAILABLE (retryable) while the server drains; health and reflection still answer."""
+        self.draining = True
 
     async def intercept_service(
         self,
@@ -104,9 +154,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return None
         incoming = dict(handler_call_details.invocation_metadata or ())
         supplied = incoming.get(REQUEST_ID_HEADER)
-        return wrap_handler(handler, handler_call_details.method, self._scope_factory(supplied))
+        method = handler_call_details.method
+        scope = self._scope_factory(supplied, refuse=self.draining and not method.startswith(_ALWAYS_ANSWERED))
+        return wrap_handler(handler, method, scope, check_requests=True)
 
-    def _scope_factory(self, supplied_id: str | bytes | None) -> CallScope:
+    def _scope_factory(self, supplied_id: str | bytes | None, *, refuse: bool = False) -> CallScope:
         @asynccontextmanager
         async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
             request_id = supplied_id.decode() if isinstance(supplied_id, bytes) else supplied_id
@@ -118,6 +170,8 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             code = grpc.StatusCode.OK
             message = ""
             try:
+                if refuse:
+                    raise NotReady("server is shutting down; retry on another replica")
                 yield
                 code = _final_code(context, grpc.StatusCode.OK)
             except asyncio.CancelledError:

@@ -143,6 +143,7 @@ class ServiceHost:
         self._startup: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._errors: ErrorMappingInterceptor | None = None
 
     @property
     def service_names(self) -> list[str]:
@@ -153,8 +154,9 @@ class ServiceHost:
         """Bind the server and metrics endpoint, then load the component in the background."""
         settings = self.settings
         rpc_metrics = RpcMetrics(self.registry)
+        self._errors = ErrorMappingInterceptor(access_log=settings.access_log)
         server = grpc.aio.server(
-            interceptors=[MetricsInterceptor(rpc_metrics), ErrorMappingInterceptor(access_log=settings.access_log)],
+            interceptors=[MetricsInterceptor(rpc_metrics), self._errors],
             options=server_options(settings),
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
@@ -214,7 +216,11 @@ class ServiceHost:
             raise RuntimeError(f"{self.component.name} failed to start") from self.startup_error
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health → NOT_SERVING, refuse new calls, let in-flight calls finish within ``grace`` seconds."""
+        """Health → NOT_SERVING, refuse new calls, let in-flight calls finish within ``grace`` seconds.
+
+        New calls are answered UNAVAILABLE for ``drain_delay_seconds`` (at most ``grace``) before the
+        transport stops accepting them.
+        """
         if self._stopping:
             await self._stopped.wait()
             return
@@ -223,6 +229,11 @@ class ServiceHost:
         await self.health.enter_graceful_shutdown()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
+        if self._errors is not None:
+            # Refuse new calls with retryable UNAVAILABLE while balancers notice NOT_SERVING; calls that arrive
+            # once the server stops would otherwise be cancelled by the transport.
+            self._errors.start_draining()
+            await asyncio.sleep(min(self.settings.drain_delay_seconds, grace))
         if self._server is not None:
             log.info("%s draining (grace %.1f s)", self.component.name, grace)
             await self._server.stop(grace)

@@ -147,6 +147,9 @@ class ServerSettings(BaseSettings):
     max_message_bytes: int = setting(64 * 1024 * 1024, "Largest gRPC message accepted or sent, in bytes.")
     max_concurrent_rpcs: int = setting(1024, "RPCs served at once; beyond this new calls get RESOURCE_EXHAUSTED.")
     grace_seconds: float = setting(10.0, "On SIGTERM, how long in-flight calls may take to finish before cancellation.")
+    drain_delay_seconds: float = setting(
+        0.5, "On SIGTERM, how long new calls get UNAVAILABLE (health NOT_SERVING) before the port closes."
+    )
     keepalive_seconds: float = setting(30.0, "Interval of server keepalive pings on idle connections, in seconds.")
     keepalive_timeout_seconds: float = setting(10.0, "How long to wait for a keepalive ping ack before closing.")
     tls_cert: Path | None = setting(None, "PEM server certificate chain; enables TLS together with --tls-key.")
@@ -167,5 +170,7 @@ class ServerSettings(BaseSettings):
             raise SystemExit("tls_client_ca (mTLS) needs tls_cert and tls_key")
         if self.max_message_bytes < 1024:
             raise SystemExit(f"max_message_bytes must be >= 1024, got {self.max_message_bytes}")
+        if self.drain_delay_seconds < 0:
+            raise SystemExit(f"drain_delay_seconds must be >= 0, got {self.drain_delay_seconds}")
         if self.grace_seconds < 0:
             raise SystemExit(f"grace_seconds must be >= 0, got {self.grace_seconds}")

@@ -85,6 +85,11 @@ def _lr_factor(step: int, warmup: int, total: int, final: float) -> float:
     return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def _window(losses: list[float], cap: int = 100) -> int:
+    """Length of the first/last stretch of losses that summary metrics average over."""
+    return min(cap, max(1, len(losses) // 4))
+
+
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 ``[n, h, w, 3]`` -> float ``[n, 3, h, w]`` in [-1, 1] (the VAE's input range)."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
@@ -124,8 +129,8 @@ def train_vae(pipe: FluxPipeline, images: np.ndarray, recipe: VaeRecipe, seed: i
     return {
         "vae_steps": step + 1,
         "vae_seconds": round(time.monotonic() - start, 1),
-        "vae_rec_loss_first100": float(np.mean(losses[:100])),
-        "vae_rec_loss_last100": float(np.mean(losses[-100:])),
+        "vae_rec_loss_first": float(np.mean(losses[: _window(losses)])),
+        "vae_rec_loss_last": float(np.mean(losses[-_window(losses) :])),
     }
 
 
@@ -171,8 +176,8 @@ def finetune_decoder(
     return {
         "decoder_steps": step + 1,
         "decoder_seconds": round(time.monotonic() - start, 1),
-        "decoder_rec_loss_first100": float(np.mean(losses[:100])),
-        "decoder_rec_loss_last100": float(np.mean(losses[-100:])),
+        "decoder_rec_loss_first": float(np.mean(losses[: _window(losses)])),
+        "decoder_rec_loss_last": float(np.mean(losses[-_window(losses) :])),
     }
 
 
@@ -335,12 +340,11 @@ def train_flow(
             break
     for m in trained:
         m.eval().requires_grad_(False)
-    window = min(200, max(1, len(losses) // 4))
     return ema, {
         "flow_steps": step + 1,
         "flow_seconds": round(time.monotonic() - start, 1),
-        "flow_loss_first": float(np.mean(losses[:window])),
-        "flow_loss_last": float(np.mean(losses[-window:])),
+        "flow_loss_first": float(np.mean(losses[: _window(losses, 200)])),
+        "flow_loss_last": float(np.mean(losses[-_window(losses, 200) :])),
     }
 
 

@@ -190,3 +190,16 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str = "con
                 return
         time.sleep(every)
     raise AssertionError(f"{what} not reached within {timeout:.0f} s (last value {last!r})")
+
+
+def assert_healthy(process: ServiceProcess, health_name: str) -> None:
+    """The process runs, health says SERVING, and no RPC ended INTERNAL or UNKNOWN (by its /metrics and log)."""
+    assert process.alive, process.log_tail(30)
+    with grpc.insecure_channel(process.address) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=health_name), timeout=5)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    scrape = process.metrics()
+    faults = {code: scrape.value("grpc_server_handled_total", grpc_code=code) for code in ("INTERNAL", "UNKNOWN")}
+    assert not any(faults.values()), faults
+    # servicekit's error mapper logs this for every exception it had to turn into INTERNAL.
+    assert "unhandled error" not in process.log_text(), process.log_tail(30)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import urllib.parse
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ import yaml
 from PIL import Image
 
 from ranker.catalog import load_catalog
+from ranker.demo import free_port
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
-from tests.e2e.procs import REPO, Launcher, ServiceProcess, free_port, wait_until
+from tests.e2e.procs import REPO, Launcher, ServiceProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -187,13 +189,17 @@ def check_targets(api: PrometheusAPI, services: dict[str, ServiceProcess]) -> No
     assert api.scalar("sum(up)") == len(services)
 
 
+def counted(api: PrometheusAPI, promql: str, expected: float) -> bool:
+    return api.scalar(promql) == expected
+
+
 def check_series(api: PrometheusAPI) -> None:
     """The key series exist with the values the driven requests imply."""
     # Each target is scraped on its own clock: wait until the last request of each is in.
     expected = {"emotion": ("Classify", CLASSIFY_CALLS), "image": ("Generate", 1), "ranker": ("Leaderboard", 1)}
     for job, (method, calls) in expected.items():
         handled = f'sum(grpc_server_handled_total{{job="{job}",grpc_method="{method}",grpc_code="OK"}})'
-        wait_until(lambda q=handled, n=calls: api.scalar(q) == n, 30, what=f"{job} {method} calls counted")
+        wait_until(partial(counted, api, handled, calls), 30, what=f"{job} {method} calls counted")
     count = 'sum(grpc_server_handling_seconds_bucket{job="emotion",grpc_method="Classify",le="+Inf"})'
     assert api.scalar(count) == CLASSIFY_CALLS
     buckets = 'grpc_server_handling_seconds_bucket{job="emotion",grpc_method="Classify"}'

@@ -120,3 +120,23 @@ def test_pipeline_kwargs_per_image_generators_and_guidance(tiny_loaded) -> None:
 @pytest.mark.parametrize(("steps", "expected"), [([], 0.0), ([5.0], 5.0), ([9.0, 1.0, 3.0], 2.0)])
 def test_seconds_per_step_leaves_out_step_one(steps: list[float], expected: float) -> None:
     assert seconds_per_step(steps) == expected
+
+
+@pytest.mark.slow
+def test_torch_compile_backend_matches_eager(tiny_source, tiny_loaded) -> None:
+    import torch
+
+    from image_service.backends import BackendKind, BackendOptions
+    from image_service.pipeline import load_variant
+
+    options = BackendOptions(
+        kind=BackendKind.TORCH, device=torch.device("cpu"), dtype=torch.float32, torch_compile=True
+    )
+    compiled = load_variant(tiny_source, backend=options)
+    assert compiled.backend == "torch-compile"
+    _, notify = collect()
+    got = run_batch(compiled, [make_job(compiled, prompt="a face", width=64, height=64, num_inference_steps=2)], notify)
+    ref = run_batch(tiny_loaded, [make_job(tiny_loaded, prompt="a face", width=64, height=64, num_inference_steps=2)],
+                    notify)  # fmt: skip
+    assert got.outputs is not None and ref.outputs is not None
+    assert np.abs(got.outputs[0].images[0].astype(int) - ref.outputs[0].images[0].astype(int)).max() <= 1

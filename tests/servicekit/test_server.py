@@ -149,3 +149,31 @@ async def test_oversized_message_is_refused(echo_host: ServiceHost) -> None:
             await method(channel, "Echo")(b"x" * (65 * 1024), timeout=5)
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert await method(channel, "Echo")(b"ok", timeout=5) == b"ok"
+
+
+async def test_unparsable_request_bytes_are_invalid_argument(echo_host: ServiceHost) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
+        raw_check = channel.unary_unary("/grpc.health.v1.Health/Check")
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await raw_check(b"\xff\xff\xff\xff", timeout=5)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "not a valid protobuf" in (info.value.details() or "")
+        assert await _status(echo_host.port) == health_pb2.HealthCheckResponse.SERVING
+    text = await asyncio.to_thread(_scrape, echo_host.metrics_port)
+    assert _sample(text, "grpc_server_handled_total", grpc_method="Check", grpc_code="INVALID_ARGUMENT") == 1
+
+
+async def test_drain_delay_answers_unavailable_while_health_says_not_serving() -> None:
+    host = ServiceHost(ServerSettings(grace_seconds=5.0, drain_delay_seconds=1.0), EchoComponent())
+    await host.start()
+    await host.wait_ready(5)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        assert await method(channel, "Echo")(b"before", timeout=5) == b"before"
+        stopping = asyncio.ensure_future(host.stop())
+        await asyncio.sleep(0.2)
+        assert await _status(host.port) == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await method(channel, "Echo")(b"during", timeout=2, wait_for_ready=False)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "shutting down" in (info.value.details() or "")
+        await stopping
