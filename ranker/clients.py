@@ -8,6 +8,7 @@ because it is an answer the probe may judge.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -63,6 +64,25 @@ class _Client:
         except grpc.aio.AioRpcError:
             return False
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def replica_health(self, timeout: float = 2.0) -> dict[str, bool]:
+        """SERVING or not for each address of a multi-address upstream, each checked on its own channel.
+
+        The balanced channel's retries hide a dead replica; this is how its loss becomes visible.
+        """
+        addresses = [a.strip() for a in self.addresses.split(",") if a.strip()]
+
+        async def check(address: str) -> bool:
+            async with grpc.aio.insecure_channel(address) as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                try:
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=self.health_name), timeout=timeout)
+                except grpc.aio.AioRpcError:
+                    return False
+                return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+        results = await asyncio.gather(*(check(a) for a in addresses))
+        return dict(zip(addresses, results, strict=True))
 
     async def close(self) -> None:
         """Close the channel."""

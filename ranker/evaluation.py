@@ -86,6 +86,7 @@ class Discovery:
     targets: dict[str, Target] = field(default_factory=dict)
     down: dict[str, str] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
+    unreachable_replicas: dict[str, list[str]] = field(default_factory=dict)
     serving: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -199,7 +200,21 @@ class Evaluator:
                 found.targets[card.id] = _image_target(card, variant)
         except (ServiceUnavailable, grpc.aio.AioRpcError) as exc:
             found.down[IMAGE] = _describe(exc)
+        await self._check_replicas(found)
         return found
+
+    async def _check_replicas(self, found: Discovery) -> None:
+        """Health-check each replica of multi-address upstreams (not evidence: an outage says nothing of a model)."""
+        for client in self.clients.all():
+            if "," not in client.addresses:
+                continue
+            health = await client.replica_health(timeout=min(2.0, self.context.settings.rpc_timeout))
+            down = [address for address, up in health.items() if not up]
+            if down:
+                found.unreachable_replicas[client.service] = down
+            if self.metrics is not None:
+                for address, up in health.items():
+                    self.metrics.replica_up.labels(client.service, address).set(1 if up else 0)
 
     def validate(self, request: EvaluationRequest) -> None:
         """Reject malformed ids, unknown models or probes, and a negative deadline."""
@@ -298,6 +313,8 @@ class Evaluator:
             yield Progress(done, total, "", "", f"{service} service unavailable: {reason}")
         for note in found.unmatched:
             yield Progress(done, total, "", "", note)
+        for service, addresses in sorted(found.unreachable_replicas.items()):
+            yield Progress(done, total, "", "", f"{service} replicas not serving: {', '.join(addresses)}")
         for item in items:
             remaining = end - time.monotonic()
             if remaining <= 0:

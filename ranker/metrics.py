@@ -28,6 +28,7 @@ class RankerMetrics:
     probe_seconds: Histogram = field(init=False)
     evidence_records: Counter = field(init=False)
     model_info: Info = field(init=False)
+    replica_up: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -61,6 +62,12 @@ class RankerMetrics:
             "ranker_evidence_records", "Evidence records stored, by source.", ("source",), registry=r
         )
         self.model_info = Info("ranker_model", "Static facts about a catalogued model.", ("model_id",), registry=r)
+        self.replica_up = Gauge(
+            "ranker_upstream_replica_up",
+            "1 when an upstream replica's health check answered SERVING at the last discovery, else 0.",
+            ("service", "address"),
+            registry=r,
+        )
 
     def describe_model(self, card: ModelCard) -> None:
         """Publish a model's static facts as ``ranker_model_info``."""
