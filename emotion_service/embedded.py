@@ -150,6 +150,9 @@ def training_summary(directory: Path = TRAINED_TINY_DIR) -> dict[str, Any]:
     keep = {k: v for k, v in metrics.items() if not isinstance(v, list | dict)}
     if isinstance(metrics.get("per_class_recall"), dict):
         keep["per_class_recall"] = metrics["per_class_recall"]
+    check = metrics.get("periodic_check")  # an intermediate checkpoint has only its periodic check
+    if isinstance(check, dict):
+        keep["periodic_check"] = {k: v for k, v in check.items() if not isinstance(v, list)}
     return {
         "status": data.get("status"),
         "quality_domain": data.get("quality_domain"),

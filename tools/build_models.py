@@ -26,7 +26,15 @@ def main() -> int:
         "-m", "emotion_service.export", "--source", "tiny", "--out", str(out / "emotion" / "tiny"),
         "--precision", "fp32,int8", "--if-missing",
     )  # fmt: skip
-    run("-m", "image_service.export", "--variant", "tiny-flux", "--out", str(out / "image" / "tiny-flux-onnx"), "--if-missing")
+    run(
+        "-m",
+        "image_service.export",
+        "--variant",
+        "tiny-flux",
+        "--out",
+        str(out / "image" / "tiny-flux-onnx"),
+        "--if-missing",
+    )
     return 0
 
 

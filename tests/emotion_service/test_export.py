@@ -279,6 +279,13 @@ def test_embedded_recipes() -> None:
     tiny = embedded.recipe("tiny")
     if embedded.trained_tiny_available():
         assert (tiny.weights_origin, tiny.quality_domain) == ("synthetic-trained", "synthetic faces")
+        resolved = resolve_source("tiny")
+        assert resolved.model_id == "emoflux/tiny-vit-emotion-synthetic"
+        files = resolved.description["files"]
+        assert files["model.safetensors"] == sha256_file(embedded.TRAINED_TINY_DIR / "model.safetensors")
+        assert resolved.extra["training"]["status"]
+        assert resolved.extra["training"]["metrics"]  # final metrics or the periodic check of a checkpoint
+        assert resolved.processor_config["size"] == {"height": 64, "width": 64}
     else:
         assert tiny.weights_origin == "random"
     base = embedded.recipe("vit-base-random")

@@ -61,7 +61,9 @@ async def test_reflection_lists_every_service(echo_host: ServiceHost) -> None:
         (b"crash", grpc.StatusCode.INTERNAL, "internal error"),
     ],
 )
-async def test_domain_errors_map_to_status(echo_host: ServiceHost, payload: bytes, code: grpc.StatusCode, fragment: str) -> None:
+async def test_domain_errors_map_to_status(
+    echo_host: ServiceHost, payload: bytes, code: grpc.StatusCode, fragment: str
+) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_host.port}") as channel:
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await method(channel, "Fail")(payload, timeout=5)

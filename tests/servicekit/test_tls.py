@@ -33,7 +33,12 @@ def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) 
 
 
 def _issue(
-    subject: str, key: ec.EllipticCurvePrivateKey, ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name | None, *, ca: bool
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_name: x509.Name | None,
+    *,
+    ca: bool,
 ) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     now = dt.datetime.now(dt.UTC)
@@ -91,9 +96,7 @@ async def test_tls_round_trip_and_plaintext_refused(pki: dict[str, Path]) -> Non
 
 
 async def test_mtls_requires_client_certificate(pki: dict[str, Path]) -> None:
-    host = await _serve(
-        ServerSettings(tls_cert=pki["server_cert"], tls_key=pki["server_key"], tls_client_ca=pki["ca"])
-    )
+    host = await _serve(ServerSettings(tls_cert=pki["server_cert"], tls_key=pki["server_key"], tls_client_ca=pki["ca"]))
     try:
         address = f"127.0.0.1:{host.port}"
         with_cert = ClientTLS(ca=pki["ca"], cert=pki["client_cert"], key=pki["client_key"], server_name="localhost")
