@@ -170,7 +170,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     ckpt_path = args.work_dir / "checkpoint.pt"
     step, history, best_published, train_seconds = 0, [], -1.0, 0.0
     if args.resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, weights_only=False)  # our own file in the work dir
+        ckpt = torch.load(ckpt_path, weights_only=True)
         if ckpt["signature"] != _signature(args):
             raise SystemExit(f"{ckpt_path} was written with different options; drop --resume")
         model.load_state_dict(ckpt["model"])

@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "prompts": "image_service.training.prompts (canonical: 'a photo of a {label} face')",
             "seed": args.seed,
+            "command": "python -m image_service.train " + " ".join(argv if argv is not None else sys.argv[1:]),
             "steps": steps,
             "total_steps": {k: v + int(prior_steps.get(k, 0)) for k, v in steps.items()},
             "recipe": recipe_dict(vae_recipe, decoder_recipe, flow_recipe),

@@ -11,7 +11,6 @@ agreement 0.97 allows ~10 disagreements where the bar predicts ~3.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import torch
 from transformers import ViTForImageClassification, ViTImageProcessor
 
 import synthfaces
-from emotion_service.training.evaluate import classification_metrics, int8_agreement, predict_logits
+from emotion_service.training.evaluate import classification_metrics, onnx_logits, predict_logits
 from emotion_service.training.manifest import sha256_file
 
 TINY = Path(__file__).resolve().parents[2] / "emotion_service" / "embedded" / "tiny"
@@ -109,16 +108,19 @@ def test_processor_matches_training_normalisation(
     np.testing.assert_allclose(via_processor, predict_logits(model, images[:16]), atol=1e-4)
 
 
-def _export_int8_agreement(model: ViTForImageClassification, images: np.ndarray) -> float:
-    """Top-1 agreement of the int8 ONNX model with PyTorch fp32."""
-    return int8_agreement(model, images)["int8_top1_agreement"]
+def test_int8_bundle_agrees_with_fp32(
+    model: ViTForImageClassification, fresh: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """The official export path (ONNX fp32 -> dynamic int8) keeps the fp32 decisions."""
+    from emotion_service.export import export_bundle
 
-
-def test_int8_onnx_agrees_with_fp32(model: ViTForImageClassification, fresh: tuple[np.ndarray, np.ndarray]) -> None:
-    if importlib.util.find_spec("onnxscript") is None:
-        pytest.fail("onnxscript is required for the ONNX export")
     images, _ = fresh
-    assert _export_int8_agreement(model, images) >= 0.97
+    bundle = export_bundle(str(TINY), tmp_path / "bundle", precisions=("fp32", "int8"), include_hf=False)
+    reference = predict_logits(model, images).argmax(1)
+    fp32 = onnx_logits(bundle.onnx_files["fp32"], images).argmax(1)
+    int8 = onnx_logits(bundle.onnx_files["int8"], images).argmax(1)
+    assert (fp32 == reference).mean() >= 0.995
+    assert (int8 == reference).mean() >= 0.97
 
 
 @pytest.mark.slow
@@ -127,7 +129,7 @@ def test_short_training_run_writes_a_model_and_learns(tmp_path: Path) -> None:
     cmd = [
         sys.executable, "-m", "emotion_service.train",
         "--out", str(out), "--work-dir", str(tmp_path / "work"),
-        "--steps", "150", "--batch-size", "64", "--warmup-steps", "20",
+        "--steps", "150", "--batch-size", "64", "--warmup-steps", "20", "--ramp", "1.0",
         "--val-size", "140", "--eval-size", "140",
         "--log-every", "10", "--val-every", "1000", "--no-int8",
     ]  # fmt: skip
@@ -139,6 +141,44 @@ def test_short_training_run_writes_a_model_and_learns(tmp_path: Path) -> None:
     assert manifest["files"]["model.safetensors"]["sha256"] == sha256_file(out / "model.safetensors")
     losses = [entry["loss"] for entry in manifest["training"]["history"]]
     assert len(losses) == 15
-    assert np.mean(losses[-3:]) < losses[0] - 0.05, losses
+    # With the curriculum stretched over the whole short run, the model learns the easier faces:
+    # measured 1.97 -> ~1.6 mean over the last three logs, train accuracy ~0.45 (chance 0.14).
+    assert np.mean(losses[-3:]) < losses[0] - 0.2, losses
+    assert np.mean([entry["train_acc"] for entry in manifest["training"]["history"][-3:]]) > 0.3
     reloaded = ViTForImageClassification.from_pretrained(out)
     assert reloaded.config.id2label[6] == "happy"
+
+
+def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
+    from emotion_service.train import lr_factor
+
+    values = [lr_factor(s, 1000, 50, 0.02) for s in range(1000)]
+    assert values[0] == pytest.approx(1 / 50)
+    assert max(values) == pytest.approx(1.0)
+    assert int(np.argmax(values)) == 49
+    assert (np.diff(values[49:]) <= 1e-12).all()
+    assert lr_factor(1000, 1000, 50, 0.02) == pytest.approx(0.02)
+
+
+def test_difficulty_curriculum_rises_then_stays_mostly_full() -> None:
+    from emotion_service.training.data import difficulty_schedule
+
+    rng = np.random.default_rng(0)
+    early = difficulty_schedule(0.1, 0.4, 0.75, rng, 4000)
+    assert early.min() >= 0 and early.max() <= 0.25 + 1e-9
+    late = difficulty_schedule(0.9, 0.4, 0.75, rng, 4000)
+    assert 0.7 < (late == 1.0).mean() < 0.8
+    assert late.min() >= 0 and late.max() <= 1
+
+
+def test_face_stream_is_deterministic_and_fresh() -> None:
+    from emotion_service.training.data import FaceStream
+
+    a, b = FaceStream(3, 32), FaceStream(3, 32)
+    d = np.full(8, 0.5)
+    xa, ya = a.batch(d)
+    xb, yb = b.batch(d)
+    assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+    xc, _ = a.batch(d)
+    assert not np.array_equal(xa, xc)
+    assert xa.dtype == np.uint8 and xa.shape == (8, 32, 32, 3)

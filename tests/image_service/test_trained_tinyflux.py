@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from diffusers import FluxPipeline
 
-from image_service.training.evaluate import Classifier, InferenceSettings, agreement
+from image_service.training.evaluate import Classifier, InferenceSettings, agreement, generate
 from image_service.training.prompts import LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,13 +88,13 @@ def test_committed_pipeline_draws_the_prompted_expression(manifest: dict[str, ob
 def test_committed_pipeline_is_deterministic_per_seed(manifest: dict[str, object]) -> None:
     pipe = FluxPipeline.from_pretrained(PIPELINE)
     pipe.set_progress_bar_config(disable=True)
-    from image_service.training.evaluate import generate
-
     settings = _settings(manifest)
     a = generate(pipe, "sad", [5, 6], settings)
     b = generate(pipe, "sad", [6], settings)
-    np.testing.assert_array_equal(np.asarray(a[1]), np.asarray(b[0]))
-    assert not np.array_equal(np.asarray(a[0]), np.asarray(a[1]))
+    # Same seed, different batch: equal up to float rounding (batched matmuls may round differently).
+    same = np.abs(np.asarray(a[1], dtype=int) - np.asarray(b[0], dtype=int))
+    assert same.max() <= 2
+    assert np.abs(np.asarray(a[0], dtype=int) - np.asarray(a[1], dtype=int)).max() > 20
 
 
 @pytest.mark.slow
