@@ -10,7 +10,7 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking validate-deploy docs clean
+.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking validate-deploy docs test-e2e clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ validate-deploy: setup ## Validate compose, Prometheus and Kubernetes manifests 
 
 test: setup ## Run the test suite (slow tests excluded)
 	.venv/bin/pytest
+
+test-e2e: setup ## Run the end-to-end tests (services as processes, Prometheus, Node client)
+	.venv/bin/pytest -m "e2e and slow"
 
 test-all: setup ## Run every test, slow ones included
 	.venv/bin/pytest -m ''

@@ -1,12 +1,13 @@
 """``make demo``: start the three services, rank what they serve, print the comparison, write the report.
 
 Steps: start the emotion, image and ranker services as subprocesses on free loopback ports (their
-embedded defaults, logs under ``build/demo/logs``); wait until each reports health SERVING; run one
-evaluation round through the ranker's Evaluate stream with a progress bar; print the comparison of
-the two reference models and of the two served models; write the report (Markdown + HTML) and
-print where; stop everything it started, also on Ctrl-C, SIGTERM or an error. A service package
-that is missing or fails to start is named plainly, and the round goes on without it (its probes
-are recorded as unavailable).
+embedded defaults, logs under ``build/demo/logs``); wait until each reports health SERVING; show what
+the served models see (the astronaut photo, unseen synthetic faces, one generated face per emotion
+judged by the classifier); run one evaluation round through the ranker's Evaluate stream with a
+progress bar; print the comparison of the two reference models and of the two served models; write
+the report (Markdown + HTML) and print where; stop everything it started, also on Ctrl-C, SIGTERM or
+an error. A service package that is missing or fails to start is named plainly, and the round goes on
+without it (its probes are recorded as unavailable).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ranker.cli import format_table
 from ranker.engine import Ranker
 from ranker.evidence import EvidenceStore
 from ranker.report import REFERENCE_PAIR, build_report, write_report
+from ranker.showcase import run as showcase
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -264,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         if emotion.problem or image.problem:
             print("The round goes on: probes of the missing services are recorded as 'unavailable'.")
+
+        if not (emotion.problem or image.problem):
+            print("\n== what the served models see ==")
+            print("\n".join(asyncio.run(showcase(emotion.address, image.address, out))))
 
         print("\n== evaluation round ==")
         finished = asyncio.run(evaluate(ranker.address, args.deadline))

@@ -55,6 +55,13 @@ def test_make_demo_script(tmp_path: Path) -> None:
     out = result.stdout
     assert "== the two reference models ==" in out and "Verdict: FLUX.1 Pro scores higher at 58/100" in out
     assert "== the two models served here ==" in out and "MISSING" not in out
+    # What the served models see: the astronaut's face, unseen synthetic faces, one generated face per emotion.
+    assert "astronaut photo (512x512, a real face): 1 face(s) found" in out
+    synthetic = re.search(r"synthetic faces \(unseen seeds\): (\d)/7", out)
+    generated = re.search(r"generated faces .*: (\d)/7 classified as intended", out)
+    assert synthetic and int(synthetic.group(1)) >= 5, out
+    assert generated and int(generated.group(1)) >= 5, out
+    assert (tmp_path / "report" / "generated_faces.png").is_file()
     assert (tmp_path / "report" / "report.md").is_file() and (tmp_path / "report" / "report.html").is_file()
     assert str(tmp_path / "report" / "report.html") in out
     ports = [int(m) for m in re.findall(r"^  \w+ +127\.0\.0\.1:(\d+)", out, flags=re.M)]
