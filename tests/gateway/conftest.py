@@ -31,6 +31,15 @@ def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32
     return buffer.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _hub_client_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make`` exports HF_HUB_OFFLINE=1, which makes huggingface_hub's InferenceClient refuse every URL,
+    even the gateway on loopback: these tests talk only to 127.0.0.1, so lift it for them."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+
 @pytest.fixture
 async def canned() -> AsyncIterator[CannedStack]:
     """The gateway on port 0 in front of a real gRPC server serving canned emotion + image answers."""
