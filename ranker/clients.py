@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from servicekit.channels import open_channel
+from servicekit.channels import address_is_serving, is_serving, open_channel, split_addresses
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 
@@ -42,7 +41,6 @@ class _Client:
         self.addresses = addresses
         self.rpc_timeout = rpc_timeout
         self._channel = open_channel(addresses)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
 
     def _unavailable(self, error: grpc.aio.AioRpcError) -> ServiceUnavailable:
         # gRPC's text goes on to name every backend it tried; its first clause says what matters.
@@ -59,29 +57,15 @@ class _Client:
 
     async def serving(self, timeout: float = 2.0) -> bool:
         """True when the service's health check answers SERVING."""
-        try:
-            reply = await self._health.Check(health_pb2.HealthCheckRequest(service=self.health_name), timeout=timeout)
-        except grpc.aio.AioRpcError:
-            return False
-        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+        return await is_serving(self._channel, self.health_name, timeout)
 
     async def replica_health(self, timeout: float = 2.0) -> dict[str, bool]:
         """SERVING or not for each address of a multi-address upstream, each checked on its own channel.
 
         The balanced channel's retries hide a dead replica; this is how its loss becomes visible.
         """
-        addresses = [a.strip() for a in self.addresses.split(",") if a.strip()]
-
-        async def check(address: str) -> bool:
-            async with grpc.aio.insecure_channel(address) as channel:
-                stub = health_pb2_grpc.HealthStub(channel)
-                try:
-                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=self.health_name), timeout=timeout)
-                except grpc.aio.AioRpcError:
-                    return False
-                return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-        results = await asyncio.gather(*(check(a) for a in addresses))
+        addresses = split_addresses(self.addresses)
+        results = await asyncio.gather(*(address_is_serving(a, self.health_name, timeout) for a in addresses))
         return dict(zip(addresses, results, strict=True))
 
     async def close(self) -> None:

@@ -29,7 +29,6 @@ from types import FrameType
 from typing import IO, Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tqdm import tqdm
 
 from ranker.catalog import load_catalog
@@ -38,6 +37,7 @@ from ranker.engine import Ranker
 from ranker.evidence import EvidenceStore
 from ranker.report import REFERENCE_PAIR, build_report, write_report
 from ranker.showcase import run as showcase
+from servicekit.channels import address_is_serving
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,14 +131,7 @@ async def wait_serving(services: Sequence[Service], timeout: float) -> None:
 
 
 async def _serving(service: Service) -> bool:
-    async with grpc.aio.insecure_channel(service.address) as channel:
-        try:
-            reply = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service.health_name), timeout=2
-            )
-        except grpc.aio.AioRpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+    return await address_is_serving(service.address, service.health_name)
 
 
 async def evaluate(ranker_address: str, deadline_seconds: float) -> ranker_pb2.EvaluateResponse.Finished:

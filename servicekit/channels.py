@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -47,10 +48,16 @@ def service_config(*, retry: bool = True) -> str:
     return json.dumps(config)
 
 
+def split_addresses(addresses: str | Sequence[str]) -> list[str]:
+    """The addresses of a comma-separated string (or a list), blanks dropped."""
+    if isinstance(addresses, str):
+        return [a.strip() for a in addresses.split(",") if a.strip()]
+    return list(addresses)
+
+
 def target_for(addresses: str | Sequence[str]) -> str:
     """A gRPC target for one address or a static list (``ipv4:`` / ``ipv6:`` resolver syntax)."""
-    if isinstance(addresses, str):
-        addresses = [a.strip() for a in addresses.split(",") if a.strip()]
+    addresses = split_addresses(addresses)
     if len(addresses) == 1:
         return addresses[0]
     scheme = "ipv6" if all(a.startswith("[") for a in addresses) else "ipv4"
@@ -77,3 +84,20 @@ def open_channel(
     if tls is None:
         return grpc.aio.insecure_channel(target, options=options)
     return grpc.aio.secure_channel(target, tls.credentials(), options=options)
+
+
+async def is_serving(channel: grpc.aio.Channel, service: str = "", timeout: float = 2.0) -> bool:
+    """True when the gRPC health check of ``service`` on ``channel`` answers SERVING (False on any RPC error)."""
+    try:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=timeout
+        )
+    except grpc.aio.AioRpcError:
+        return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+async def address_is_serving(address: str, service: str = "", timeout: float = 2.0) -> bool:
+    """:func:`is_serving` on a short-lived plaintext channel to one address."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        return await is_serving(channel, service, timeout)
