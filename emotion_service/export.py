@@ -48,7 +48,7 @@ from emotion_service.sources import ResolvedSource, SourceError, resolve_source
 from servicekit.errors import FailedPrecondition
 
 # Bumped when the bundle this module writes changes for the same source and options.
-EXPORTER_VERSION = 1
+EXPORTER_VERSION = 2
 DEFAULT_OPSET = 20
 DEFAULT_PARITY_SAMPLES = 16
 HF_SUBDIR = "hf"
@@ -267,7 +267,8 @@ def _build(
     fp32 = tmp / "model.fp32.onnx"
     progress(f"exporting fp32 ONNX (torch.onnx dynamo, opset {opset}, dynamic batch)")
     raw = tmp / "model.fp32.raw.onnx" if optimize else fp32
-    oc.export_fp32(model, raw, image_size=size, opset=opset)
+    graph_form = oc.export_fp32(model, raw, image_size=size, opset=opset)
+    progress(f"graph form: {graph_form}, eager attention")
     if optimize:
         progress("optimising the graph (onnxruntime.transformers.optimizer)")
         fused = oc.optimize_graph(raw, fp32, num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
@@ -330,6 +331,7 @@ def _build(
         "hf_dir": HF_SUBDIR if include_hf else None,
         "opset": oc.onnx_opset(fp32),
         "exporter": {"name": "torch.onnx.export", "dynamo": True, "emoflux_exporter_version": EXPORTER_VERSION},
+        "graph": {"form": graph_form, "attention": "eager"},
         "graph_optimization": {"applied": optimize, "fused_operators": fused},
         "quantization": {"int8": "onnxruntime.quantization.quantize_dynamic, weights QInt8"} if "int8" in files else {},
         "export_options": _options_record(precisions, optimize, opset),

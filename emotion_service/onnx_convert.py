@@ -60,25 +60,6 @@ DEFAULT_TOLERANCES: dict[str, ParityTolerance] = {
 }
 
 
-def _logits_only(model: Any) -> Any:
-    """The model as a module with one input (pixel_values) and one output (logits), for a clean graph.
-
-    Defined inside a function so that importing this module does not import torch.
-    """
-    import torch
-
-    class LogitsOnly(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-            logits: torch.Tensor = self.inner(pixel_values=pixel_values).logits
-            return logits
-
-    return LogitsOnly(model).eval()
-
-
 @contextlib.contextmanager
 def _quiet(*names: str) -> Iterator[None]:
     """Silence chatty library loggers (the torch exporter, the ORT quantizer) during one step."""
@@ -93,18 +74,23 @@ def _quiet(*names: str) -> Iterator[None]:
             lg.setLevel(level)
 
 
-def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: int) -> None:
+def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: int) -> str:
     """``torch.onnx.export(dynamo=True)`` with a dynamic batch axis, one self-contained file.
 
-    The example batch has 2 items: with a batch-1 example the exporter pins the batch dimension to 1.
+    What is exported is :func:`emotion_service.inference_graph.inference_module` of ``model``, with
+    eager attention; returns the name of the graph form. The example batch has 2 items: with a batch-1
+    example the exporter pins the batch dimension to 1.
     """
     import torch
 
+    from emotion_service.inference_graph import eager_attention, inference_module
+
+    module, form = inference_module(model)
     example = torch.zeros(2, 3, *image_size)
     batch = torch.export.Dim("batch", min=1, max=4096)
-    with _quiet("torch.onnx", "torch._dynamo", "torch.export", ""), torch.no_grad():
+    with _quiet("torch.onnx", "torch._dynamo", "torch.export", ""), torch.no_grad(), eager_attention(model):
         torch.onnx.export(
-            _logits_only(model),
+            module,
             (example,),
             str(path),
             dynamo=True,
@@ -115,6 +101,7 @@ def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: i
             external_data=False,
             verbose=False,
         )
+    return form
 
 
 def optimize_graph(src: Path, dst: Path, *, num_heads: int, hidden_size: int) -> dict[str, int]:
