@@ -78,6 +78,25 @@ def timed_loop(fn: Callable[[], int], *, seconds: float, min_runs: int = 2) -> d
     return {"items_per_s": items / elapsed, "runs": runs, "items": items, "seconds": elapsed}
 
 
+def parallel_loop(fn: Callable[[], int], *, workers: int, seconds: float) -> dict[str, float]:
+    """``fn`` called in a loop on ``workers`` threads at once for ``seconds`` (each at least once); items/s."""
+    done = [0] * workers
+    deadline = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        while time.perf_counter() < deadline or done[i] == 0:
+            done[i] += fn()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {"items_per_s": sum(done) / elapsed, "items": sum(done), "seconds": elapsed}
+
+
 @dataclass
 class LoadResult:
     """Outcome of a closed- or open-loop run."""

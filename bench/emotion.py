@@ -16,8 +16,10 @@ Measures
 The two ratios (``served_over_raw``, ``int8_served_over_naive``) divide a served figure by the mean of
 its reference measured before and again after the served runs, which brackets them in time.
 
-The served configuration uses as ``--max-batch-size`` the batch size that was fastest raw (on a CPU,
-larger batches are not always faster). Speed does not depend on the weights, so random weights are fine.
+Served ViT-B runs ``--concurrent-batches <cores> --threads 1`` (one single-threaded model instance per
+core); with batching on, each precision gets ``--max-batch-size`` = the batch size (1, 2, 4 or 8) that
+was fastest in-process in that layout (on a CPU, larger batches are not always faster). Speed does not depend on the
+weights, so random weights are fine.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import asyncio
 import gc
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,13 +40,17 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import RESULTS, closed_loop, log, machine, open_loop, running, table, timed_loop
+from bench.common import RESULTS, closed_loop, log, machine, open_loop, parallel_loop, running, table, timed_loop
 from emotion_service.bundle import Bundle, default_bundle_dir
 from emotion_service.export import ensure_bundle, stderr_progress
 
 MODELS = default_bundle_dir().parent
 RAW_BATCHES = (1, 8, 32)
 CLIENTS = 32
+# Served ViT-B runs one single-threaded batch per core (Triton's "instance group"): on a small CPU that
+# beats one batch on every core, whose threads synchronise at each operator (docs/emotion.md).
+INSTANCES = os.cpu_count() or 1
+INSTANCE_BATCHES = (1, 2, 4, 8)
 BARS = {"served_over_raw": 0.9, "int8_served_over_naive": 2.5}
 
 
@@ -89,6 +96,29 @@ def best_batch(raw: dict[str, dict[str, float]], precision: str) -> int:
     return max(RAW_BATCHES, key=lambda b: raw[precision][str(b)])
 
 
+def measure_instances(bundle: Bundle, seconds: float) -> dict[str, dict[str, float]]:
+    """In-process images/s in the served layout: INSTANCES threads, each running one-thread batches.
+
+    This picks each precision's served ``--max-batch-size``: a batch on one core has one core's cache.
+    """
+    from emotion_service.backends.ort import OrtBackend
+
+    prep = bundle.preprocessing
+    out: dict[str, dict[str, float]] = {}
+    for precision in ("fp32", "int8"):
+        backend = OrtBackend(bundle, device="cpu", precision=precision, threads=1)
+        out[precision] = {}
+        for batch in INSTANCE_BATCHES:
+            pixels = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, prep.height, prep.width))
+            pixels = pixels.astype(np.float32)
+            backend.run(pixels)
+            r = parallel_loop(lambda b=backend, p=pixels: len(b.run(p)), workers=INSTANCES, seconds=seconds)
+            out[precision][str(batch)] = round(r["items_per_s"], 3)
+            log(f"{INSTANCES} instances x 1 thread, {precision} batch {batch}: {out[precision][str(batch)]} images/s")
+    gc.collect()
+    return out
+
+
 # -- (c) naive --------------------------------------------------------------------------------------------
 def measure_naive(bundle: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]:
     import torch
@@ -109,12 +139,17 @@ def measure_naive(bundle: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]
 
 
 # -- (b), (d), (e) served -----------------------------------------------------------------------------------
-def server_args(bundle: Bundle, *, batching: bool, max_batch: int, precisions: str = "fp32,int8") -> list[str]:
+def server_args(
+    bundle: Bundle, *, batching: bool, max_batch: int, precisions: str = "fp32,int8", instances: int = 1
+) -> list[str]:
+    """Server flags; ``instances`` > 1 runs that many batches at once with one intra-op thread each."""
+    threads = ["--concurrent-batches", str(instances), "--threads", "1"] if instances > 1 else []
     return [
         "--bundle", str(bundle.path),
         "--precisions", precisions,
         "--batching", "true" if batching else "false",
         "--max-batch-size", str(max_batch),
+        *threads,
         "--max-queue-delay-ms", "5",
         "--max-queue-size", "1024",
         "--warmup-batch-sizes", "1",
@@ -166,32 +201,39 @@ async def measure_served(
     tiny: Bundle,
     jpeg: bytes,
     raw: dict[str, dict[str, float]],
+    layout: dict[str, dict[str, float]],
     seconds: float,
     max_window: float,
 ) -> dict[str, Any]:
-    max_batch = best_batch(raw, "fp32")
-    out: dict[str, Any] = {"max_batch_size": max_batch, "clients": CLIENTS}
+    # Batching on: each precision on a server tuned for it (max batch = fastest in the served layout).
+    max_batch = {p: max(INSTANCE_BATCHES, key=lambda b, p=p: layout[p][str(b)]) for p in ("fp32", "int8")}
+    out: dict[str, Any] = {"max_batch_size": max_batch, "clients": CLIENTS, "instances": INSTANCES}
     rounds = {p: CLIENTS / max(raw[p].values()) for p in ("fp32", "int8")}  # seconds to serve every client once
-
-    async with running("emotion_service", server_args(bundle, batching=True, max_batch=max_batch)) as server:
-        for precision in ("fp32", "int8"):
+    latency: dict[str, Any] = {}
+    for precision in ("fp32", "int8"):
+        args = server_args(
+            bundle, batching=True, max_batch=max_batch[precision], precisions=precision, instances=INSTANCES
+        )
+        async with running("emotion_service", args) as server:
             r = await served_closed(
                 server.address, jpeg, precision, round_s=rounds[precision], seconds=seconds, max_window=max_window
             )
             out[f"{precision}_batching"] = r
-            log(f"served {precision} batching on: {r['items_per_s']:.2f} images/s, p99 {r['latency_p99_ms']} ms")
-        latency: dict[str, Any] = {}
-        for precision in ("fp32", "int8"):
-            capacity = out[f"{precision}_batching"]["requests_per_s"]
-            r = await served_open(server.address, jpeg, precision, rate=0.5 * capacity, seconds=1.5 * seconds)
+            log(
+                f"served {precision} batching on (max batch {max_batch[precision]}): {r['items_per_s']:.2f} "
+                f"images/s, p99 {r['latency_p99_ms']} ms"
+            )
+            rate = 0.5 * r["requests_per_s"]
+            r = await served_open(server.address, jpeg, precision, rate=rate, seconds=1.5 * seconds)
             latency[precision] = r
             log(
-                f"open loop {precision} at {0.5 * capacity:.2f} req/s: p50 {r['latency_p50_ms']} ms, "
+                f"open loop {precision} at {rate:.2f} req/s: p50 {r['latency_p50_ms']} ms, "
                 f"p99 {r['latency_p99_ms']} ms ({r['latency_samples']} requests)"
             )
-        out["latency_at_half_capacity"] = latency
+    out["latency_at_half_capacity"] = latency
 
-    async with running("emotion_service", server_args(bundle, batching=False, max_batch=max_batch)) as server:
+    unbatched = server_args(bundle, batching=False, max_batch=1, instances=INSTANCES)
+    async with running("emotion_service", unbatched) as server:
         for precision in ("fp32", "int8"):
             r = await served_closed(
                 server.address, jpeg, precision, round_s=rounds[precision], seconds=seconds, max_window=max_window
@@ -237,11 +279,18 @@ def report(results: dict[str, Any]) -> str:
     for precision in ("fp32", "int8"):
         for batch in RAW_BATCHES:
             rows.append([f"(a) raw ORT {precision}, batch {batch}", raw[precision][str(batch)], ""])
+    for precision, by_batch in results["instances_in_process"].items():
+        for batch, ips in by_batch.items():
+            rows.append(
+                [f"(a) in-process, {served['instances']} x 1-thread instances, {precision} batch {batch}", ips, ""]
+            )
+    instances = f"{served['instances']} instance(s)"
+    mb = served["max_batch_size"]
     for key, label in (
-        ("fp32_batching", "(b) served fp32, batching on"),
-        ("fp32_no_batching", "(b) served fp32, batching off"),
-        ("int8_batching", "(b) served int8, batching on"),
-        ("int8_no_batching", "(b) served int8, batching off"),
+        ("fp32_batching", f"(b) served fp32, batching on (max batch {mb['fp32']}, {instances})"),
+        ("fp32_no_batching", f"(b) served fp32, batching off ({instances})"),
+        ("int8_batching", f"(b) served int8, batching on (max batch {mb['int8']}, {instances})"),
+        ("int8_no_batching", f"(b) served int8, batching off ({instances})"),
     ):
         r = served[key]
         rows.append([label, r["items_per_s"], f"p50 {r['latency_p50_ms']} / p99 {r['latency_p99_ms']} ms"])
@@ -292,7 +341,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["workload"] = {"image": "skimage astronaut, 256x256 JPEG q90", "bytes": len(jpeg), "face_mode": "WHOLE"}
     results["raw_ort"] = measure_raw(vit, args.seconds / 2)
     results["naive"] = measure_naive(vit, jpeg, args.seconds)
-    results["served"] = await measure_served(vit, tiny, jpeg, results["raw_ort"], args.seconds, args.max_window)
+    results["instances_in_process"] = measure_instances(vit, args.seconds / 4)
+    results["served"] = await measure_served(
+        vit, tiny, jpeg, results["raw_ort"], results["instances_in_process"], args.seconds, args.max_window
+    )
     # The references again, after the served runs: the ratios divide by the mean of before and after,
     # so a shared machine that got busier or quieter during the run does not tilt them.
     fp32_batch = best_batch(results["raw_ort"], "fp32")

@@ -75,20 +75,28 @@ def _quiet(*names: str) -> Iterator[None]:
 
 
 def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: int) -> str:
-    """``torch.onnx.export(dynamo=True)`` with a dynamic batch axis, one self-contained file.
+    """Export :func:`emotion_service.inference_graph.inference_module` of ``model`` with eager attention.
 
-    What is exported is :func:`emotion_service.inference_graph.inference_module` of ``model``, with
-    eager attention; returns the name of the graph form. The example batch has 2 items: with a batch-1
-    example the exporter pins the batch dimension to 1.
+    Returns the name of the graph form that was exported.
     """
-    import torch
-
     from emotion_service.inference_graph import eager_attention, inference_module
 
     module, form = inference_module(model)
+    with eager_attention(model):
+        export_module(module, path, image_size=image_size, opset=opset)
+    return form
+
+
+def export_module(module: Any, path: Path, *, image_size: tuple[int, int], opset: int) -> None:
+    """``torch.onnx.export(dynamo=True)`` of ``pixel_values -> logits`` with a dynamic batch axis, one file.
+
+    The example batch has 2 items: with a batch-1 example the exporter pins the batch dimension to 1.
+    """
+    import torch
+
     example = torch.zeros(2, 3, *image_size)
     batch = torch.export.Dim("batch", min=1, max=4096)
-    with _quiet("torch.onnx", "torch._dynamo", "torch.export", ""), torch.no_grad(), eager_attention(model):
+    with _quiet("torch.onnx", "torch._dynamo", "torch.export", ""), torch.no_grad():
         torch.onnx.export(
             module,
             (example,),
@@ -101,7 +109,6 @@ def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: i
             external_data=False,
             verbose=False,
         )
-    return form
 
 
 def optimize_graph(src: Path, dst: Path, *, num_heads: int, hidden_size: int) -> dict[str, int]:
