@@ -10,7 +10,7 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-image up down buf-breaking validate-deploy docs test-e2e clean
+.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,10 +66,13 @@ test-all: setup ## Run every test, slow ones included
 demo: setup ## Start the three services, run a ranking round, print the comparison, write the report
 	@if [ -f ranker/demo.py ]; then $(PY) -m ranker.demo; else echo "demo: the services are not built yet (see the issues); only servicekit and the contract exist"; fi
 
-bench: bench-emotion bench-image ## Run all benchmarks
+bench: bench-emotion bench-emotion-graph bench-image ## Run all benchmarks
 
 bench-emotion: setup ## Emotion serving benchmark -> bench/results/emotion.json
 	$(PY) bench/emotion.py
+
+bench-emotion-graph: setup ## What each export choice is worth -> bench/results/emotion_graph.json
+	$(PY) bench/emotion_graph.py
 
 bench-image: setup ## Image serving benchmark -> bench/results/image.json
 	$(PY) bench/image.py

@@ -48,7 +48,8 @@ from emotion_service.sources import ResolvedSource, SourceError, resolve_source
 from servicekit.errors import FailedPrecondition
 
 # Bumped when the bundle this module writes changes for the same source and options.
-EXPORTER_VERSION = 2
+EXPORTER_VERSION = 3
+_INT8_RECIPE = "onnxruntime.quantization.quantize_dynamic, weights QInt8, ops MatMul/Attention (Conv stays fp32)"
 DEFAULT_OPSET = 20
 DEFAULT_PARITY_SAMPLES = 16
 HF_SUBDIR = "hf"
@@ -333,7 +334,7 @@ def _build(
         "exporter": {"name": "torch.onnx.export", "dynamo": True, "emoflux_exporter_version": EXPORTER_VERSION},
         "graph": {"form": graph_form, "attention": "eager"},
         "graph_optimization": {"applied": optimize, "fused_operators": fused},
-        "quantization": {"int8": "onnxruntime.quantization.quantize_dynamic, weights QInt8"} if "int8" in files else {},
+        "quantization": {"int8": _INT8_RECIPE} if "int8" in files else {},
         "export_options": _options_record(precisions, optimize, opset),
         "versions": library_versions(),
         "parity": parity,

@@ -122,12 +122,17 @@ def optimize_graph(src: Path, dst: Path, *, num_heads: int, hidden_size: int) ->
     return {k: int(v) for k, v in stats.items() if v}
 
 
+# Matrix multiplications only: the patch embedding's ConvInteger runs at about half the speed of the
+# fp32 Conv on MLAS (measured on ViT-B/16: ~4.7 vs ~2.0 ms per image), so it stays fp32.
+INT8_OP_TYPES = ("MatMul", "Attention")
+
+
 def quantize_int8(src: Path, dst: Path) -> None:
     """Dynamic int8 quantisation of weights (activations quantised at run time): the CPU precision."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet(""):  # the quantizer logs a pre-processing hint on the root logger every time
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=list(INT8_OP_TYPES))
 
 
 def convert_fp16(src: Path, dst: Path) -> None:
