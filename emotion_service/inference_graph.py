@@ -10,7 +10,7 @@ multiplications (the same saving as dropping one layer).
 
 Attention is exported in its eager form (matmul, softmax, matmul). torch.onnx's decomposition of
 ``scaled_dot_product_attention`` adds a NaN guard (IsNaN + Where over every score) and more
-transposes, which cost about 10 % of an int8 CPU run (docs/emotion.md has the measurements).
+transposes: 1-13 % of an int8 CPU run, depending on how busy the machine is (docs/emotion.md).
 
 Any model that does not have the expected layout is exported whole, through :func:`logits_only`.
 """
