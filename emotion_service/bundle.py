@@ -13,7 +13,6 @@ half-written bundle is refused with a message naming the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from servicekit.errors import FailedPrecondition
+from servicekit.provenance import sha256_file
 
 LABELS_REFERENCE: tuple[str, ...] = ("sad", "disgust", "angry", "neutral", "fear", "surprise", "happy")
 """``id2label`` of the reference model ``dima806/facial_emotions_image_detection``, in index order."""
@@ -137,15 +137,6 @@ class Bundle:
     def precisions(self) -> tuple[str, ...]:
         """Exported precisions, in :data:`PRECISIONS` order."""
         return tuple(p for p in PRECISIONS if p in self.onnx_files)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def repo_root() -> Path:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emotion_service.bundle import LABELS_REFERENCE, sha256_file
+from emotion_service.bundle import LABELS_REFERENCE
+from servicekit.provenance import sha256_file
 
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
 TRAINED_TINY_DIR = EMBEDDED_DIR / "tiny"

@@ -21,13 +21,11 @@ import contextlib
 import fcntl
 import json
 import os
-import platform
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +39,11 @@ from emotion_service.bundle import (
     BundleError,
     Preprocessing,
     load_bundle,
-    sha256_file,
 )
 from emotion_service.onnx_convert import DEFAULT_TOLERANCES, INPUT_NAME, OUTPUT_NAME, ParityError, ParityTolerance
 from emotion_service.sources import ResolvedSource, SourceError, resolve_source
 from servicekit.errors import FailedPrecondition
+from servicekit.provenance import library_versions, sha256_file
 
 # Bumped when the bundle this module writes changes for the same source and options.
 EXPORTER_VERSION = 3
@@ -74,17 +72,6 @@ def stderr_progress(prefix: str = "export") -> Progress:
 
 def _silent(_message: str) -> None:
     """A progress callback that prints nothing."""
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries that shape an exported bundle."""
-    versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def parse_precisions(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -336,7 +323,7 @@ def _build(
         "graph_optimization": {"applied": optimize, "fused_operators": fused},
         "quantization": {"int8": _INT8_RECIPE} if "int8" in files else {},
         "export_options": _options_record(precisions, optimize, opset),
-        "versions": library_versions(),
+        "versions": library_versions(_LIBRARIES),
         "parity": parity,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **resolved.extra,

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from emotion_service import embedded
-from emotion_service.bundle import sha256_file
 from servicekit.errors import FailedPrecondition
+from servicekit.provenance import sha256_file
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")

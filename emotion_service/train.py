@@ -26,13 +26,14 @@ import torch
 import synthfaces
 from emotion_service.training.data import FaceStream, augment, difficulty_schedule, load_or_make, to_pixel_values
 from emotion_service.training.evaluate import classification_metrics, int8_agreement, predict_logits
-from emotion_service.training.manifest import library_versions, save_model_dir
+from emotion_service.training.manifest import TRAINING_LIBRARIES, save_model_dir
 from emotion_service.training.model import (
     TinyViTSpec,
     build_model,
     build_processor,
     count_parameters,
 )
+from servicekit.provenance import library_versions
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "embedded" / "tiny"
 QUALITY_DOMAIN = "synthetic faces"
@@ -257,7 +258,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 "wall_seconds": round(time.monotonic() - start, 1),
                 "history": history,
             },
-            "libraries": library_versions(),
+            "libraries": library_versions(TRAINING_LIBRARIES),
         }
 
     model.train()

@@ -39,8 +39,9 @@ from image_service.backends.signature import (
 )
 from image_service.jobs import GenerationParams, ImageFormat, Job
 from image_service.pipeline import load_pipeline, place_pipeline, resolve_device, resolve_dtype
-from image_service.sources import VariantSource, file_sha256, parse_pairs, resolve, weights_digest
+from image_service.sources import VariantSource, parse_pairs, resolve, weights_digest
 from image_service.variants import DEFAULT_VARIANT, VariantSpec, image_tokens
+from servicekit.provenance import sha256_file
 
 log = logging.getLogger("emoflux.image.export")
 
@@ -241,7 +242,7 @@ def export_variant(
         manifest = {
             "variant": spec.name,
             "file": ONNX_FILE,
-            "sha256": file_sha256(onnx_path),
+            "sha256": sha256_file(onnx_path),
             "bytes": onnx_path.stat().st_size,
             "source": {"location": source.location, "fingerprint": source_fingerprint(source),
                        "weights_origin": spec.weights_origin.value},

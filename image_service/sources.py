@@ -26,6 +26,7 @@ from image_service.variants import (
     tiny_flux_spec,
 )
 from servicekit.errors import NotFound
+from servicekit.provenance import sha256_file
 
 log = logging.getLogger("emoflux.image.sources")
 
@@ -121,15 +122,6 @@ def resolve(name: str, variant_dirs: Mapping[str, Path], models_dir: Path) -> Va
     return VariantSource(spec, spec.hub_id, local=False)
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def weights_digest(component_dir: Path) -> str:
     """One SHA-256 over a component's config and safetensors files (names and contents, sorted)."""
     digest = hashlib.sha256()
@@ -138,5 +130,5 @@ def weights_digest(component_dir: Path) -> str:
         raise FileNotFoundError(f"no weights or config in {component_dir}")
     for file in files:
         digest.update(file.name.encode())
-        digest.update(file_sha256(file).encode())
+        digest.update(sha256_file(file).encode())
     return digest.hexdigest()

@@ -14,7 +14,6 @@ weights are evaluated against the emotion classifier and a sample grid can be wr
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import json
 import sys
@@ -40,6 +39,7 @@ from image_service.training.flux_training import (
     train_vae,
 )
 from image_service.training.prompts import LABELS
+from servicekit.provenance import sha256_file
 
 # Sizes of the trained pipeline: 8x autoencoder (64x64 -> 8x8x16 latents -> 16 packed tokens),
 # 1 double + 3 single transformer blocks of 4 heads x 32, width-64 text encoders. Shift 1 without
@@ -74,9 +74,7 @@ def _log(msg: str) -> None:
 
 def _sha256s(root: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
+        str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file() and p.name != MANIFEST
     }
 
 

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from transformers import ViTForImageClassification, ViTImageProcessor
 
+from servicekit.provenance import sha256_file
+
 MANIFEST_NAME = "training_manifest.json"
 WEIGHTS_NAME = "model.safetensors"
 
-_LIBRARIES = ("torch", "transformers", "safetensors", "numpy", "pillow", "onnx", "onnxruntime")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries that shape the result."""
-    versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+# The libraries whose versions a training manifest records.
+TRAINING_LIBRARIES = ("torch", "transformers", "safetensors", "numpy", "pillow", "onnx", "onnxruntime")
 
 
 def save_model_dir(

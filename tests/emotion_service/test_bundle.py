@@ -16,9 +16,9 @@ from emotion_service.bundle import (
     Preprocessing,
     default_bundle_dir,
     load_bundle,
-    sha256_file,
 )
 from servicekit.errors import FailedPrecondition
+from servicekit.provenance import sha256_file
 
 PREP = Preprocessing(64, 64, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 1 / 255)
 

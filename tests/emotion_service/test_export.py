@@ -14,7 +14,7 @@ import onnxruntime as ort
 import pytest
 
 from emotion_service import embedded
-from emotion_service.bundle import LABELS_REFERENCE, Bundle, load_bundle, sha256_file
+from emotion_service.bundle import LABELS_REFERENCE, Bundle, load_bundle
 from emotion_service.export import ExportError, export_bundle, main, parse_precisions
 from emotion_service.onnx_convert import (
     DEFAULT_TOLERANCES,
@@ -26,6 +26,7 @@ from emotion_service.onnx_convert import (
 from emotion_service.preprocess import softmax
 from emotion_service.sources import SourceError, resolve_source
 from emotion_service.training.model import TinyViTSpec
+from servicekit.provenance import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 

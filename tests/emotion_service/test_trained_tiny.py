@@ -24,7 +24,7 @@ from transformers import ViTForImageClassification, ViTImageProcessor
 
 import synthfaces
 from emotion_service.training.evaluate import classification_metrics, onnx_logits, predict_logits
-from emotion_service.training.manifest import sha256_file
+from servicekit.provenance import sha256_file
 
 TINY = Path(__file__).resolve().parents[2] / "emotion_service" / "embedded" / "tiny"
 FRESH_SEED = 424_242  # not a seed any training or evaluation run uses
