@@ -154,7 +154,7 @@ def under_bound(steps: Sequence[dict[str, Any]], bound_ms: float) -> dict[str, A
     step = best_step(steps, bound_ms)
     return {
         "bound_ms": bound_ms,
-        "achieved_requests_per_s": round(step["requests_per_s"], 1) if step else None,
+        "achieved_requests_per_s": round(step["requests_per_s"], 3) if step else None,
         "target_rate": step["target_rate"] if step else None,
         "attempt": step["attempt"] if step else None,
         "latency_p99_ms": step["latency_p99_ms"] if step else None,
