@@ -44,9 +44,11 @@ lint: setup ## ruff (lint + format), mypy, buf lint
 	.venv/bin/mypy
 	npx --no-install buf lint
 	$(PY) tools/gen_config_docs.py --check
+	$(PY) tools/gen_bench_docs.py --check
 
-docs: $(STAMP) ## Regenerate docs/configuration.md from the settings classes
+docs: $(STAMP) ## Regenerate docs/configuration.md (settings) and the benchmark figures in docs (bench/results)
 	$(PY) tools/gen_config_docs.py
+	$(PY) tools/gen_bench_docs.py
 
 buf-breaking: setup ## Check the protos for breaking changes against main
 	npx --no-install buf breaking --against '.git#branch=main'
