@@ -10,7 +10,7 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
+.PHONY: help setup models protos check-protos lint test test-slow test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,9 +44,11 @@ lint: setup ## ruff (lint + format), mypy, buf lint
 	.venv/bin/mypy
 	npx --no-install buf lint
 	$(PY) tools/gen_config_docs.py --check
+	$(PY) tools/gen_bench_docs.py --check
 
-docs: $(STAMP) ## Regenerate docs/configuration.md from the settings classes
+docs: $(STAMP) ## Regenerate docs/configuration.md (settings) and the benchmark figures in docs (bench/results)
 	$(PY) tools/gen_config_docs.py
+	$(PY) tools/gen_bench_docs.py
 
 buf-breaking: setup ## Check the protos for breaking changes against main
 	npx --no-install buf breaking --against '.git#branch=main'
@@ -57,7 +59,10 @@ validate-deploy: setup ## Validate compose, Prometheus and Kubernetes manifests 
 test: setup ## Run the test suite (slow tests excluded)
 	.venv/bin/pytest
 
-test-e2e: setup ## Run the end-to-end tests (services as processes, Prometheus, Node client)
+test-slow: setup ## Run every slow test: end-to-end, exports with parity, training runs, bench smoke tests, long fuzz, perf_analyzer
+	.venv/bin/pytest -m slow
+
+test-e2e: setup ## Run the slow end-to-end tests only (services as processes, Prometheus, Node client)
 	.venv/bin/pytest -m "e2e and slow"
 
 test-all: setup ## Run every test, slow ones included

@@ -7,10 +7,13 @@
 Method. Queries arrive as a Poisson process at a target rate, independent of completions (open loop:
 a slow server cannot slow the arrivals down, unlike a closed loop of clients). Latency counts from the
 scheduled arrival time, so a late sender cannot hide queueing. The target rate steps up; each step
-reports the achieved completion rate and p50/p99 latency. The result is the highest target rate whose
-p99 stays under the bound with no errors; the machine is shared, so a failing step is run once more
-before its rate counts as failing. After two failing rates in a row, a few bisection steps between the
-highest passing and the next failing rate narrow the result down. Every step is bounded in requests and
+reports the achieved completion rate and p50/p99 latency. The result is the highest achieved rate of a
+step whose p99 stays under the bound with no errors (its target rate is reported beside it: the server
+may complete fewer requests than were offered). The machine is shared, so a failing step is run once
+more before its rate counts as failing: a rate passes when any of its attempts passes, every attempt is
+kept in the JSON, and the summary counts the attempts and the rates that passed only on a retry. After
+two failing rates in a row, a few bisection steps between the highest passing and the next failing rate
+narrow the result down. Every step is bounded in requests and
 seconds, every call has a deadline, and everything runs on loopback.
 
 Bounds. MLPerf's ResNet-50 server bound is 15 ms on datacenter accelerators. The embedded emotion
@@ -46,6 +49,7 @@ from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 
 CALL_DEADLINE_S = 10.0
+EMOTION_DESCRIPTION = "EmotionService.Classify, one 128x128 PNG synthetic face, FACE_MODE_WHOLE, tiny ViT fp32"
 REFERENCE_BOUND_MS = 15.0  # MLPerf ResNet-50 server scenario
 
 
@@ -74,7 +78,7 @@ def emotion_target() -> Target:
         server_args=("--bundle", str(bundle.path), "--precisions", "fp32", "--access-log", "false"),
         bound_ms=100.0,
         rates=(10, 20, 40, 60, 80, 120, 160, 200, 260, 320, 400),
-        description="EmotionService.Classify, one 128x128 PNG synthetic face, FACE_MODE_WHOLE, tiny ViT fp32",
+        description=EMOTION_DESCRIPTION,
         results_stem="load",
     )
 
@@ -139,6 +143,58 @@ def best_rate(steps: Sequence[dict[str, Any]], bound_ms: float) -> float | None:
     return max(good) if good else None
 
 
+def best_step(steps: Sequence[dict[str, Any]], bound_ms: float) -> dict[str, Any] | None:
+    """The passing attempt with the highest achieved rate (None if no attempt met ``bound_ms``)."""
+    good = [s for s in steps if passes(s, bound_ms)]
+    return max(good, key=lambda s: (s["requests_per_s"], s["target_rate"])) if good else None
+
+
+def under_bound(steps: Sequence[dict[str, Any]], bound_ms: float) -> dict[str, Any]:
+    """What the sweep says for one bound: the achieved rate reached under it, and the target that was offered."""
+    step = best_step(steps, bound_ms)
+    return {
+        "bound_ms": bound_ms,
+        "achieved_requests_per_s": round(step["requests_per_s"], 3) if step else None,
+        "target_rate": step["target_rate"] if step else None,
+        "attempt": step["attempt"] if step else None,
+        "latency_p99_ms": step["latency_p99_ms"] if step else None,
+    }
+
+
+def attempt_counts(steps: Sequence[dict[str, Any]], bound_ms: float) -> dict[str, Any]:
+    """How the retries were counted: attempts run, rates tried, and which rates passed only on a retry."""
+    by_rate: dict[float, list[dict[str, Any]]] = {}
+    for step in sorted(steps, key=lambda s: (s["target_rate"], s["attempt"])):
+        by_rate.setdefault(step["target_rate"], []).append(step)
+    passing = [rate for rate, runs in by_rate.items() if any(passes(s, bound_ms) for s in runs)]
+    on_retry = [rate for rate in passing if not passes(by_rate[rate][0], bound_ms)]
+    return {
+        "rule": "a rate passes when any of its attempts passes; a failing attempt is re-run up to "
+        "attempts_per_rate times; every attempt is listed in steps",
+        "attempts_run": len(steps),
+        "rates_tried": len(by_rate),
+        "rates_passing": len(passing),
+        "rates_passing_only_on_a_retry": on_retry,
+        "failing_attempts_at_passing_rates": sum(
+            1 for rate in passing for s in by_rate[rate] if not passes(s, bound_ms)
+        ),
+    }
+
+
+def summarise(steps: Sequence[dict[str, Any]], target_name: str, bound_ms: float) -> dict[str, Any]:
+    """The result fields computed from the recorded attempts (also used to re-derive them from a JSON)."""
+    stated = under_bound(steps, bound_ms)
+    reference = under_bound(steps, REFERENCE_BOUND_MS) if target_name == "emotion" else None
+    return {
+        "max_rate_under_bound": stated["achieved_requests_per_s"],
+        "max_rate_unit": "achieved completions/s of the best passing attempt",
+        "under_bound": stated,
+        "max_rate_under_15ms": reference["achieved_requests_per_s"] if reference else None,
+        "under_15ms": reference,
+        "attempts": attempt_counts(steps, bound_ms),
+    }
+
+
 async def sweep(target: Target, address: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Step the rate up until two rates in a row fail (or the budget runs out), then bisect.
 
@@ -197,7 +253,7 @@ def counted_steps(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [by_rate[rate] for rate in sorted(by_rate)]
 
 
-def plot(target: Target, steps: Sequence[dict[str, Any]], best: float | None, out: Path) -> None:
+def plot(target: Target, steps: Sequence[dict[str, Any]], best: dict[str, Any] | None, out: Path) -> None:
     """Latency (p50, p99) against achieved throughput, with the bound and the chosen rate marked."""
     import matplotlib
 
@@ -220,9 +276,8 @@ def plot(target: Target, steps: Sequence[dict[str, Any]], best: float | None, ou
     if target.bound_ms != REFERENCE_BOUND_MS and target.name == "emotion":
         ax.axhline(REFERENCE_BOUND_MS, color="tab:gray", linestyle=":", label="MLPerf ResNet-50 bound 15 ms")
     if best is not None:
-        chosen = next(s for s in counted if s["target_rate"] == best)
-        ax.plot([chosen["requests_per_s"]], [chosen["latency_p99_ms"]], "*", color="tab:green", markersize=14,
-                label=f"highest passing: target {best:g}/s, achieved {chosen['requests_per_s']:.0f}/s")  # fmt: skip
+        label = f"highest passing: achieved {best['requests_per_s']:.0f}/s (target {best['target_rate']:g}/s)"
+        ax.plot([best["requests_per_s"]], [best["latency_p99_ms"]], "*", color="tab:green", markersize=14, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("achieved throughput (requests/s)")
     ax.set_ylabel("latency from scheduled arrival (ms)")
@@ -242,15 +297,13 @@ async def run(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         started = time.monotonic()
         steps = await sweep(target, server.address, args)
         elapsed = time.monotonic() - started
-    best = best_rate(steps, target.bound_ms)
     result = {
         "benchmark": "load",
         "scenario": "MLPerf Inference Server style: Poisson arrivals, highest rate whose p99 meets the bound",
         "target": target.name,
         "workload": target.description,
         "bound_ms": target.bound_ms,
-        "max_rate_under_bound": best,
-        "max_rate_under_15ms": best_rate(steps, REFERENCE_BOUND_MS) if target.name == "emotion" else None,
+        **summarise(steps, target.name, target.bound_ms),
         "settings": {
             "seconds_per_step": args.seconds,
             "min_requests_per_step": target.min_requests,
@@ -274,7 +327,14 @@ async def run(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     json_path = out_dir / f"{target.results_stem}.json"
     png_path = out_dir / f"{target.results_stem}.png"
     json_path.write_text(json.dumps(result, indent=2) + "\n")
-    plot(target, steps, best, png_path)
+    plot(target, steps, best_step(steps, target.bound_ms), png_path)
+    report(target, result, json_path, png_path)
+    return result
+
+
+def report(target: Target, result: dict[str, Any], json_path: Path, png_path: Path) -> None:
+    """Print the table of attempts and the summary."""
+    steps = result["steps"]
     rows = [
         (s["target_rate"], s["attempt"], s["requests_per_s"], s["completed"], s["latency_p50_ms"],
          s["latency_p99_ms"], sum(s["errors"].values()), "yes" if s["passes"] else "no")
@@ -284,12 +344,42 @@ async def run(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     bound = f"p99<={target.bound_ms:g}"
     header = ["target/s", "attempt", "achieved/s", "requests", "p50 ms", "p99 ms", "errors", bound]
     print(table(rows, header))
-    print(f"\nhighest rate with p99 <= {target.bound_ms:g} ms: {best if best is not None else 'none'} requests/s")
-    if target.name == "emotion":
-        under_15 = result["max_rate_under_15ms"]
-        print(f"highest rate with p99 <= {REFERENCE_BOUND_MS:g} ms: {under_15 if under_15 else 'none'} requests/s")
+    for key in ("under_bound", "under_15ms"):
+        found = result.get(key)
+        if found is None:
+            continue
+        achieved = found["achieved_requests_per_s"]
+        reached = f"{achieved:g} requests/s achieved (target {found['target_rate']:g}/s)" if achieved else "none"
+        print(f"highest rate with p99 <= {found['bound_ms']:g} ms: {reached}")
+    counts = result["attempts"]
+    print(
+        f"{counts['attempts_run']} attempts over {counts['rates_tried']} rates; passed only on a retry: "
+        f"{counts['rates_passing_only_on_a_retry'] or 'none'}"
+    )
     print(f"wrote {json_path} and {png_path}")
-    return result
+
+
+def resummarise(path: Path) -> None:
+    """Re-derive the summary fields of a recorded result from its attempts; rewrite its JSON and PNG."""
+    result = json.loads(path.read_text())
+    target = {"emotion": emotion_target, "image": image_target}[result["target"]]
+    built = target() if result["target"] == "image" else _emotion_target_for_report()
+    for stale in ("max_rate_under_bound", "max_rate_under_15ms"):
+        result.pop(stale, None)
+    head = {k: result[k] for k in ("benchmark", "scenario", "target", "workload", "bound_ms")}
+    rest = {k: v for k, v in result.items() if k not in head}
+    for key in ("max_rate_unit", "under_bound", "under_15ms", "attempts"):
+        rest.pop(key, None)
+    merged = {**head, **summarise(result["steps"], result["target"], result["bound_ms"]), **rest}
+    path.write_text(json.dumps(merged, indent=2) + "\n")
+    png_path = path.with_suffix(".png")
+    plot(built, merged["steps"], best_step(merged["steps"], merged["bound_ms"]), png_path)
+    report(built, merged, path, png_path)
+
+
+def _emotion_target_for_report() -> Target:
+    """The emotion target's description and bound, without building a bundle (nothing is served)."""
+    return Target("emotion", "emotion_service", (), 100.0, (), EMOTION_DESCRIPTION, "load")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -305,6 +395,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--attempts", type=int, default=2, help="runs of a rate before it counts as failing")
     parser.add_argument("--warmup-s", type=float, default=2.0, help="closed-loop warm-up before the sweep")
     parser.add_argument("--out-dir", default=str(RESULTS))
+    parser.add_argument("--resummarise", type=Path, metavar="JSON",
+                        help="re-derive a recorded result's summary from its attempts (sends no load)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.max_requests, args.budget_s, args.refine, args.warmup_s = 3.0, 600, 90.0, 1, 1.0
@@ -313,6 +405,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.resummarise:
+        resummarise(args.resummarise)
+        return 0
     builders = {"emotion": [emotion_target], "image": [image_target], "all": [emotion_target, image_target]}
     for build in builders[args.target]:
         asyncio.run(run(build(), args))

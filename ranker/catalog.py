@@ -390,6 +390,20 @@ class Catalog:
         """Every artifact type some card has."""
         return frozenset(c.artifact_type for c in self._cards.values())
 
+    def read_on(self, model_ids: Iterable[str]) -> dt.date:
+        """The latest date on which the cards of ``model_ids`` were read from their sources.
+
+        Raises:
+            ValueError: a card is unknown or its provenance has no date.
+        """
+        dates = []
+        for model_id in model_ids:
+            card = self._cards.get(model_id)
+            if card is None or not card.provenance.date:
+                raise ValueError(f"{model_id!r}: no card with a provenance date")
+            dates.append(dt.date.fromisoformat(card.provenance.date))
+        return max(dates)
+
     def variants_of(self, model_id: str) -> list[ModelCard]:
         """Cards that relate to ``model_id`` (its servable variants), sorted by id."""
         return [c for c in self if c.relates_to == model_id]

@@ -275,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("\n== the two reference models ==")
         print(asyncio.run(compare(ranker.address, *REFERENCE_PAIR)))
+        # The ranker scores this pair as of the page's date (from the catalog), the served models as of today.
+        page_date = load_catalog().read_on(REFERENCE_PAIR)
+        print(f"(scored as of {page_date.isoformat()}, the day the reference page was read)")
         pair = served_pair(finished.scores)
         if pair is not None:
             print("\n== the two models served here ==")

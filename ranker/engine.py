@@ -7,8 +7,9 @@ every call, so the cards stay the single source of truth and nothing is duplicat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ranker.catalog import SLUG, Catalog, ModelCard
@@ -123,6 +124,11 @@ def capability_evidence(records: Iterable[EvidenceRecord]) -> dict[str, Capabili
     return out
 
 
+def utc_today() -> dt.date:
+    """Today's date in UTC."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 class Ranker:
     """Answers questions about models from the catalog and the evidence store."""
 
@@ -135,6 +141,7 @@ class Ranker:
         samples: int = 1000,
         seed: int = 0,
         as_of: dt.date | None = None,
+        today: Callable[[], dt.date] = utc_today,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -142,10 +149,27 @@ class Ranker:
         self.samples = samples
         self.seed = seed
         self._as_of = as_of
+        self._today = today
 
     def as_of(self) -> dt.date:
         """The date freshness is measured at (pinned, or today in UTC)."""
-        return self._as_of or dt.datetime.now(dt.UTC).date()
+        return self._as_of or self._today()
+
+    def at(self, as_of: dt.date) -> Ranker:
+        """The same catalog, store and policy, scoring as of ``as_of``."""
+        return Ranker(self.catalog, self.store, self.policy, samples=self.samples, seed=self.seed, as_of=as_of)
+
+    def comparison_as_of(self, model_a: str, model_b: str) -> dt.date:
+        """The date a comparison of these two models is scored at.
+
+        Two reference cards are compared as of the day their source page was read (from the catalog):
+        the comparison restates that page, and today's date would let freshness decay it away from the
+        page. Any other pair, or a ranker pinned to a date, uses :meth:`as_of`.
+        """
+        a, b = self.card(model_a, "model_a"), self.card(model_b, "model_b")
+        if self._as_of is None and a.reference and b.reference:
+            return self.catalog.read_on((a.id, b.id))
+        return self.as_of()
 
     def card(self, model_id: str, field: str = "model_id") -> ModelCard:
         """The card of ``model_id``; InvalidInput for a malformed id, NotFound for an unknown one."""
@@ -214,7 +238,13 @@ class Ranker:
         check_model_id("model_b", model_b)
         if model_a == model_b:
             raise InvalidInput(f"model_b: must differ from model_a (both are {model_a!r})")
-        return compare_views(self.view(model_a, "model_a"), self.view(model_b, "model_b"))
+        as_of = self.comparison_as_of(model_a, model_b)
+        if as_of == self.as_of():
+            return compare_views(self.view(model_a, "model_a"), self.view(model_b, "model_b"))
+        pinned = self.at(as_of)
+        comparison = compare_views(pinned.view(model_a, "model_a"), pinned.view(model_b, "model_b"))
+        note = f"Scored as of {as_of.isoformat()}, the day the reference page was read."
+        return dataclasses.replace(comparison, notes=(*comparison.notes, note))
 
     def leaderboard(self, artifact_type: str = "", limit: int = 0) -> list[LeaderboardEntry]:
         """Models by descending score (ties by id); equal rounded scores share a rank."""

@@ -86,13 +86,15 @@ async def few_step_latency(ctx: ProbeContext, targets: Sequence[Target]) -> list
     steps = cheap_steps(variant, 4)
     timings = []
     reply = None
+    problems = []
     for seed in (21, 22):  # the best of two: the first may pay a one-off warm-up
         started = time.monotonic()
         reply = await ctx.clients.image.generate(_request(target, num_inference_steps=steps, seed=seed))
         timings.append(time.monotonic() - started)
+        if len(reply.images) != 1:  # a fast reply without the image is not a generation
+            problems.append(f"seed {seed}: {len(reply.images)} images for num_images 1")
     assert reply is not None
     best = min(timings)
-    problems = []
     if reply.num_inference_steps != steps:
         problems.append(f"asked {steps} steps, response says {reply.num_inference_steps}")
     bound = ctx.settings.few_step_bound_seconds
@@ -120,10 +122,21 @@ async def seed_determinism(ctx: ProbeContext, targets: Sequence[Target]) -> list
     """The same seed gives the same pixels; another seed gives different pixels; seeds are echoed."""
     (target,) = targets
     steps = cheap_steps(target.info)
-    first, again, other = [
+    first, again, other = replies = [
         await ctx.clients.image.generate(_request(target, num_inference_steps=steps, seed=seed))
         for seed in (1234, 1234, 1235)
     ]
+    counts = [len(r.images) for r in replies]
+    if counts != [1, 1, 1]:  # nothing to compare: no evidence of determinism
+        return [
+            Measurement(
+                "text-to-image",
+                255.0,
+                "pixel-levels",
+                False,
+                {"problems": [f"{counts} images for three requests of num_images 1"]},
+            )
+        ]
     pixels = [np.asarray(decode_image(r.images[0].data), dtype=np.int16) for r in (first, again, other)]
     same = int(np.abs(pixels[0] - pixels[1]).max())
     different = float(np.abs(pixels[0] - pixels[2]).mean()) if pixels[0].shape == pixels[2].shape else 255.0

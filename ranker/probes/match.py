@@ -24,6 +24,7 @@ async def emotion_agreement(ctx: ProbeContext, targets: Sequence[Target]) -> lis
     per_label = ctx.settings.match_seeds_per_label
     steps = ctx.settings.match_steps
     drawn: list[tuple[str, bytes]] = []
+    problems: list[str] = []
     for index, emotion in enumerate(synthfaces.LABELS):
         request = image_pb2.GenerateRequest(
             variant=generator.name,
@@ -33,27 +34,37 @@ async def emotion_agreement(ctx: ProbeContext, targets: Sequence[Target]) -> lis
             num_inference_steps=steps,
         )
         reply = await ctx.clients.image.generate(request)
+        if len(reply.images) != per_label:
+            problems.append(f"{emotion}: {len(reply.images)} images for num_images {per_label}")
         drawn.extend((emotion, image.data) for image in reply.images)
     verdicts: list[str] = []
     for start in range(0, len(drawn), 16):
-        judged = await ctx.clients.emotion.classify([data for _, data in drawn[start : start + 16]])
-        verdicts.extend(r.faces[0].top_label if r.faces else "" for r in judged.results)
+        chunk = [data for _, data in drawn[start : start + 16]]
+        judged = await ctx.clients.emotion.classify(chunk)
+        if len(judged.results) != len(chunk):
+            problems.append(f"{len(judged.results)} verdicts for {len(chunk)} images")
+        # A missing verdict is a miss: pad so every drawn image is judged.
+        found = [r.faces[0].top_label if r.faces else "" for r in judged.results[: len(chunk)]]
+        verdicts.extend(found + [""] * (len(chunk) - len(found)))
     hits = {emotion: 0 for emotion in synthfaces.LABELS}
     confusion: dict[str, dict[str, int]] = {emotion: {} for emotion in synthfaces.LABELS}
     for (emotion, _), verdict in zip(drawn, verdicts, strict=True):
         hits[emotion] += verdict == emotion
         confusion[emotion][verdict] = confusion[emotion].get(verdict, 0) + 1
     agree = sum(hits.values())
-    total = len(drawn)
+    # Every image asked for counts, drawn or not: a generator that returns nothing agrees on nothing.
+    total = per_label * len(synthfaces.LABELS)
     agreement = agree / total if total else 0.0
     chance = 1.0 / len(synthfaces.LABELS)
-    passed = above_chance(agree, total, chance)
+    passed = above_chance(agree, total, chance) and not problems
     random = generator.random_weights or classifier.random_weights
     detail = {
         "generator": generator.model_id,
         "classifier": classifier.model_id,
         "images": total,
+        "drawn": len(drawn),
         "agree": agree,
+        "problems": problems,
         "chance": round(chance, 4),
         "prompt": PROMPT_TEMPLATE,
         "domain": "synthetic faces",

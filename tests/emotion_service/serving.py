@@ -192,10 +192,14 @@ class SlowBackend:
         self.rows = 0
         self.batches: list[int] = []
         self.running = threading.Event()
+        # Cleared, it holds every batch inside run() until set again: a test can keep the backend busy.
+        self.gate = threading.Event()
+        self.gate.set()
         self._lock = threading.Lock()
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
         self.running.set()
+        self.gate.wait(60)
         time.sleep(self.delay)
         with self._lock:
             self.rows += len(pixels)

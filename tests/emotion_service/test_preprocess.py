@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from skimage import data as skdata
 from transformers import ViTImageProcessor
 
@@ -227,14 +226,24 @@ def _png(width: int, height: int, *, bit_depth: int = 8, color_type: int = 2, id
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def test_decompression_bomb_is_refused_before_decoding() -> None:
+def test_decompression_bomb_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     # The header claims 8000 x 8000 (192 MB of RGB); the data holds one row. Decoding would allocate the whole
-    # image and then fail as truncated; the refusal names max_pixels instead, and comes at once.
+    # image and then fail as truncated; the refusal names max_pixels instead, and Pillow's decoder never runs.
     bomb = _png(8000, 8000, idat=zlib.compress(b"\x00" * (1 + 8000 * 3)))
-    start = time.monotonic()
+    loads: list[str] = []
+    real_load = ImageFile.ImageFile.load
+
+    def counting_load(self: ImageFile.ImageFile) -> object:
+        loads.append(self.format or "?")
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
     with pytest.raises(InvalidInput, match=r"images\[2\]: 8000x8000 = 64000000 pixels .*max_pixels=40000000"):
         decode_image(bomb, index=2, limits=LIMITS)
-    assert time.monotonic() - start < 0.5
+    assert loads == [], "the pixel data was decoded before the size check"
+    small = _png(2, 1, idat=zlib.compress(b"\x00" + b"\x10" * 6))
+    assert decode_image(small, index=0, limits=LIMITS).shape == (1, 2, 3)
+    assert loads and set(loads) == {"PNG"}, "the spy must see a real decode, or the check above proves nothing"
 
 
 def test_giant_header_is_refused() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -366,17 +365,23 @@ async def test_cancelled_requests_are_dropped_before_compute(tiny_bundle: Path) 
 async def test_queue_overflow_is_resource_exhausted_at_once(tiny_bundle: Path) -> None:
     made: list[SlowBackend] = []
     settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=1, max_queue_size=2)
-    async with serve(settings, backend_factory=slow_factory(0.5, made)) as server:
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
         (backend,) = made
         backend.running.clear()
-        running = server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=30)
+        backend.gate.clear()  # the backend holds the first batch until the refusal has come back
+        running = server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60)
         await wait_for(backend.running.is_set)
-        queued = [server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=30) for _ in range(2)]
+        queued = [server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60) for _ in range(2)]
         await wait_for(lambda: server.component.runtime.batchers["fp32"].queue_depth == 2)
-        started = time.monotonic()
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=30)
-        assert time.monotonic() - started < 0.3
+        rows_before = backend.rows
+        # "At once": refused while the backend is still held, so the server did not wait for room (waiting
+        # would run into this call's deadline and fail as DEADLINE_EXCEEDED instead).
+        try:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=20)
+            assert not running.done() and backend.rows == rows_before
+        finally:
+            backend.gate.set()
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "max_queue_size" in (info.value.details() or "")
         assert server.metric("emoflux_emotion_rejected_items_total", {"batcher": "fp32"}) == 1

@@ -79,3 +79,22 @@ async def test_model_info_and_degraded_health(stack: tuple[Gateway, str]) -> Non
     assert len(info["model_info"]["labels"]) == 7
     assert upstreams["emoflux.emotion.v1.EmotionService"] == "SERVING"
     assert upstreams["emoflux.image.v1.ImageService"] != "SERVING"
+
+
+async def test_parameters_travel_as_base64_json(stack: tuple[Gateway, str]) -> None:
+    gateway, address = stack
+    image = _png((40, 200, 90))
+    client = InferenceClient(model=f"{gateway.url}/models/emotion")
+    top2 = await asyncio.to_thread(client.image_classification, image, top_k=2)
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = emotion_pb2_grpc.EmotionServiceStub(channel)
+        native = await stub.Classify(
+            emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=image)], top_k=2), timeout=30
+        )
+    assert [(r.label, r.score) for r in top2] == [
+        (s.label, pytest.approx(s.score, abs=1e-6)) for s in native.results[0].faces[0].scores
+    ]
+    assert len(top2) == 2 and top2[0].score >= top2[1].score
+    with pytest.raises(HfHubHTTPError) as info:
+        await asyncio.to_thread(client.image_classification, image, function_to_apply="sigmoid")
+    assert info.value.response.status_code == 400 and "function_to_apply" in str(info.value)

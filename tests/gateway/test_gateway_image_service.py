@@ -1,6 +1,7 @@
 """huggingface_hub text_to_image against the gateway in front of the REAL image service (tiny-flux).
 
-Slow: loading the pipeline takes 10-40 s on 2 shared cores.
+The real emotion service sits behind the same gateway, so health, model info and metrics see both.
+The embedded tiny-flux pipeline loads in seconds: these run in the default suite.
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ from PIL import Image
 
 from gateway.main import Gateway
 from gateway.settings import GatewaySettings
-from tests.gateway.services import image_server, require_services
+from tests.gateway.services import emotion_server, image_server, require_services
 
 # One set of servers for the module: loading the models is most of the cost.
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def url() -> AsyncIterator[str]:
-    require_services("image_service")
-    async with image_server() as image:
+    require_services("image_service", "emotion_service")
+    async with image_server() as image, emotion_server() as emotion:
         settings = GatewaySettings(
-            port=0, image_addresses=f"127.0.0.1:{image.port}", generate_timeout_seconds=120.0, access_log=False
+            port=0,
+            image_addresses=f"127.0.0.1:{image.port}",
+            emotion_addresses=f"127.0.0.1:{emotion.port}",
+            generate_timeout_seconds=120.0,
+            access_log=False,
         )
         gateway = Gateway(settings)
         await gateway.start()
@@ -81,3 +86,60 @@ def _status(client: InferenceClient, prompt: str, **kwargs: object) -> int:
     except HfHubHTTPError as exc:
         return int(exc.response.status_code)
     return 200
+
+
+async def test_every_parameter_reaches_the_service(url: str) -> None:
+    client = InferenceClient(model=f"{url}/models/flux")
+    payload = {
+        "inputs": "a surprised face",
+        "parameters": {"height": 64, "width": 80, "num_inference_steps": 3, "guidance_scale": 2.0, "seed": 7},
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/models/flux", json=payload, headers={"Accept": "image/png"}) as r,
+    ):
+        assert r.status == 200 and r.content_type == "image/png"
+        assert r.headers["X-Seed"] == "7" and r.headers["X-Variant"] == "tiny-flux"
+        body = await r.read()
+    image = Image.open(io.BytesIO(body))
+    assert image.size == (80, 64) and image.format == "PNG"
+    # The PNG's text chunks are written by the service from what it actually used.
+    assert image.text["prompt"] == "a surprised face" and image.text["seed"] == "7" and image.text["steps"] == "3"
+    assert image.text["guidance_scale"] == "2" and image.text["size"] == "80x64"
+    same = await asyncio.to_thread(
+        client.text_to_image, "a surprised face", height=64, width=80, num_inference_steps=3, guidance_scale=2.0, seed=7
+    )
+    assert same.tobytes() == image.convert(same.mode).tobytes()
+
+
+async def test_variant_path_and_jpeg_accept(url: str) -> None:
+    payload = {"inputs": "x", "parameters": {"width": 64, "height": 64, "num_inference_steps": 1}}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{url}/models/flux/tiny-flux", json=payload, headers={"Accept": "image/jpeg"}) as r:
+            assert r.status == 200 and r.content_type == "image/jpeg"
+            assert r.headers["X-Variant"] == "tiny-flux" and r.headers["X-Seed"].isdigit()
+            assert Image.open(io.BytesIO(await r.read())).format == "JPEG"
+        async with session.post(f"{url}/models/flux/nope", json=payload) as r:
+            assert r.status == 404 and "variant" in (await r.json())["error"]
+        bad = {"inputs": "x", "parameters": {"width": 40}}
+        async with session.post(f"{url}/models/flux", json=bad) as r:
+            assert r.status == 400
+            message = (await r.json())["error"]
+    assert "width" in message and "16" in message, message
+
+
+async def test_model_info_health_and_metrics(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/models/emotion") as r:
+            info = await r.json()
+        async with session.get(f"{url}/models/flux") as r:
+            variants = (await r.json())["variants"]
+        async with session.get(f"{url}/health") as r:
+            assert r.status == 200
+            assert set((await r.json())["upstreams"].values()) == {"SERVING"}
+        async with session.get(f"{url}/metrics") as r:
+            text = await r.text()
+    assert info["pipeline_tag"] == "image-classification" and len(info["model_info"]["labels"]) == 7
+    assert variants["default_variant"] == "tiny-flux"
+    assert 'emoflux_gateway_http_requests_total{code="200",method="POST",route="/models/{model}"}' in text
+    assert "emoflux_gateway_http_request_seconds_bucket" in text

@@ -58,6 +58,8 @@ class EmotionFaults:
     unreachable: bool = False
     no_faces_detected: bool = False
     halve_threshold: bool = False
+    # Answer every Classify with OK and no results (metadata still echoed): what a broken server returns.
+    empty_replies: bool = False
     weights_origin: int = emotion_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED
 
 
@@ -114,7 +116,7 @@ class FakeEmotion(emotion_pb2_grpc.EmotionServiceServicer):  # type: ignore[misc
         if len(request.images) > 16:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "images: more than 16")
         results = []
-        for index, image in enumerate(request.images):
+        for index, image in enumerate([] if self.faults.empty_replies else request.images):
             array = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"))
             h, w = array.shape[:2]
             if request.face_mode == emotion_pb2.FACE_MODE_DETECT:
@@ -163,6 +165,8 @@ class ImageFaults:
     skip_a_step: bool = False
     wrong_emotion: bool = False
     delay: float = 0.0
+    # Answer every Generate with OK and no images, accepting anything (settings still echoed).
+    empty_replies: bool = False
     weights_origin: int = image_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED
 
 
@@ -204,12 +208,16 @@ class FakeImage(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
         return image_pb2.ListVariantsResponse(variants=[self.variant()], default_variant="tiny-flux")
 
     async def _validate(self, request: image_pb2.GenerateRequest, context: grpc.aio.ServicerContext) -> None:
+        if self.faults.empty_replies:
+            return
         if request.variant not in ("", "tiny-flux"):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"variant: unknown {request.variant!r}")
         if request.reference_images and not self.faults.accept_references:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reference_images: this variant takes 0")
 
     def _images(self, request: image_pb2.GenerateRequest) -> list[image_pb2.GeneratedImage]:
+        if self.faults.empty_replies:
+            return []
         width, height = request.width or 64, request.height or 64
         seed = request.seed if request.HasField("seed") else 42
         label = next((i for i, name in enumerate(LABELS) if name in request.prompt), 0)

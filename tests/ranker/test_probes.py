@@ -96,12 +96,14 @@ async def test_p99_latency_against_the_bound(start_fakes: StartFakes, catalog: C
 async def test_batched_throughput_reports_both_rates(
     start_fakes: StartFakes, catalog: Catalog, store: EvidenceStore
 ) -> None:
-    (m,) = await _measure(
-        start_fakes, catalog, store, "classifier.batched-throughput", emotion=EmotionFaults(delay=0.02)
-    )
-    # 16 sequential requests pay the per-request delay 16 times, one batched request once.
-    assert m.passed and m.value > 3, m.detail
-    assert m.detail["batched_images_per_s"] > m.detail["sequential_images_per_s"]
+    (m,) = await _measure(start_fakes, catalog, store, "classifier.batched-throughput")
+    # What was measured, not how fast (a shared machine decides that): two rounds of 16 single-image requests
+    # and one 16-image request, every reply holding its faces; the verdict follows the measured ratio.
+    assert m.detail["images"] == 16 and m.detail["requests"] == {"sequential": 32, "batched": 2}
+    assert m.detail["problems"] == [], m.detail
+    ratio = m.detail["batched_images_per_s"] / m.detail["sequential_images_per_s"]
+    assert m.value == pytest.approx(ratio, rel=0.05)
+    assert m.passed == (m.value >= 1.0)
 
 
 async def test_accuracy_records_the_synthetic_domain(
@@ -208,3 +210,21 @@ def test_binomial_tail() -> None:
     assert binomial_tail(0, 10, 0.5) == 1.0
     assert binomial_tail(10, 10, 0.5) == pytest.approx(0.5**10)
     assert not above_chance(3, 14, 1 / 7) and above_chance(9, 14, 1 / 7)
+
+
+@pytest.mark.parametrize("probe", sorted(REGISTRY))
+async def test_no_probe_passes_on_empty_replies(
+    start_fakes: StartFakes, catalog: Catalog, store: EvidenceStore, probe: str
+) -> None:
+    # Services that answer every call with OK and nothing in it (no results, no images, metadata echoed):
+    # each probe must record failing evidence, neither pass nor crash (a crash records nothing).
+    measurements = await _measure(
+        start_fakes,
+        catalog,
+        store,
+        probe,
+        emotion=EmotionFaults(empty_replies=True),
+        image=ImageFaults(empty_replies=True),
+    )
+    assert measurements
+    assert not any(m.passed for m in measurements), [m.detail for m in measurements]

@@ -13,7 +13,7 @@ from PIL import Image
 from ranker.catalog import Catalog
 from ranker.engine import Ranker
 from ranker.evidence import EvidenceRecord, EvidenceStore, Source
-from ranker.report import build_report, render_html, render_markdown, write_report
+from ranker.report import REFERENCE_PAIR, build_report, render_html, render_markdown, write_report
 
 WHEN = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 
@@ -107,3 +107,23 @@ def test_rendered_page_is_not_blank(catalog: Catalog, store: EvidenceStore, tmp_
     assert pixels.std() > 20, f"screenshot looks blank (pixel std {pixels.std():.1f})"
     # Text and table rules: plenty of dark pixels, and the page is not one flat colour.
     assert (pixels < 100).mean() > 0.01 and len(np.unique(pixels)) > 50
+
+
+def test_reference_comparison_is_scored_at_the_page_date_years_from_now(catalog: Catalog, store: EvidenceStore) -> None:
+    # The demo's scoring (a ranker with no pinned date) with the clock five years on: the reference pair still
+    # restates the page (as of the day it was read, from the catalog); everything else is scored at "today".
+    years_ahead = dt.date(2031, 11, 26)
+    ranker = Ranker(catalog, store, today=lambda: years_ahead)
+    data = build_report(ranker, [REFERENCE_PAIR])
+    (reference,) = data.comparisons
+    assert reference.verdict.startswith(
+        "FLUX.1 Pro scores higher at 58/100 vs facial_emotions_image_detection at 47/100"
+    )
+    assert "Scored as of 2026-11-26, the day the reference page was read." in reference.notes
+    assert catalog.read_on(REFERENCE_PAIR) == dt.date(2026, 11, 26)
+    text = render_markdown(data)
+    assert "freshness measured at 2031-11-26" in text and "Scored as of 2026-11-26" in text
+    # The clock did move for everything else: the same card scored at today has decayed below the page's 58.
+    leader = {entry.card.id: entry.score.score for entry in data.leaderboard}
+    assert round(leader["flux-1-pro"]) < 58
+    assert round(ranker.at(dt.date(2026, 11, 26)).score("flux-1-pro").score) == 58

@@ -86,10 +86,10 @@ async def test_queue_limit_is_exact_and_refuses_at_once() -> None:
     queued = [asyncio.ensure_future(batcher.submit(i)) for i in range(2, 6)]
     await asyncio.sleep(0.01)
     assert batcher.queue_depth == 4
-    started = time.monotonic()
+    # "At once": the refusal is raised on the coroutine's first step, before it ever suspends.
+    refused = batcher.submit(99)
     with pytest.raises(Overloaded, match="max_queue_size 4"):
-        await batcher.submit(99)
-    assert time.monotonic() - started < 0.05
+        refused.send(None)
     with pytest.raises(Overloaded):
         await batcher.submit_many([7, 8])  # all-or-nothing admission
     assert batcher.queue_depth == 4
@@ -121,7 +121,10 @@ async def test_expired_and_cancelled_items_are_dropped_before_compute() -> None:
 
 
 async def test_results_never_mix_across_concurrent_callers() -> None:
+    sizes: list[int] = []
+
     def run(items: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        sizes.append(len(items))
         time.sleep(0.002)
         return [(client, value * value) for client, value in items]
 
@@ -135,7 +138,11 @@ async def test_results_never_mix_across_concurrent_callers() -> None:
         assert results == [(cid, v * v) for v in values]
 
     await asyncio.gather(*(client(c) for c in range(64)))
-    assert batcher.batches_run < 64 * 3  # batching happened
+    # Every client is admitted before the owner task first runs (no await precedes admission), so the 190
+    # queued items must leave in full batches of 16: eleven full ones and the remaining 14.
+    assert sum(sizes) == sum(c % 5 + 1 for c in range(64)) == 190
+    assert sizes == [16] * 11 + [14], sizes
+    assert batcher.batches_run == len(sizes)
     await batcher.close()
 
 

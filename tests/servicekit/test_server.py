@@ -98,12 +98,13 @@ def _scrape(port: int) -> str:
 
 
 def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of the one series ``name{labels}``; a missing series fails the test (it is not zero)."""
     for line in text.splitlines():
         if not line.startswith(name + "{"):
             continue
         if all(f'{k}="{v}"' in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    raise AssertionError(f"no series {name} with {labels} in the scrape")
 
 
 async def test_metrics_count_by_code(echo_host: ServiceHost) -> None:
@@ -116,9 +117,12 @@ async def test_metrics_count_by_code(echo_host: ServiceHost) -> None:
     text = await asyncio.to_thread(_scrape, echo_host.metrics_port)
     assert _sample(text, "grpc_server_handled_total", grpc_method="Echo", grpc_code="OK") == 3
     assert _sample(text, "grpc_server_handled_total", grpc_method="Fail", grpc_code="INVALID_ARGUMENT") == 2
-    assert _sample(text, "grpc_server_handling_seconds_bucket", grpc_method="Echo", le="0.015") >= 0
-    assert 'le="0.015"' in text
+    # The histogram observed each call: every Echo lands in the +Inf bucket, and the 15 ms bucket (an
+    # explicit bound of the latency buckets) exists and holds no more calls than were made.
+    assert _sample(text, "grpc_server_handling_seconds_bucket", grpc_method="Echo", le="+Inf") == 3
+    assert 0 <= _sample(text, "grpc_server_handling_seconds_bucket", grpc_method="Echo", le="0.015") <= 3
     assert _sample(text, "grpc_server_handling_seconds_count", grpc_method="Echo") == 3
+    assert _sample(text, "grpc_server_handling_seconds_bucket", grpc_method="Fail", le="+Inf") == 2
 
 
 async def test_graceful_drain_finishes_in_flight_and_refuses_new() -> None:
