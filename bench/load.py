@@ -138,7 +138,7 @@ def passes(step: dict[str, Any], bound_ms: float) -> bool:
 
 
 def best_rate(steps: Sequence[dict[str, Any]], bound_ms: float) -> float | None:
-    """The highest target rate that met ``bound_ms`` with no errors in one of its attempts (None if none did)."""
+    """The highest target rate that met ``bound_ms`` in one of its attempts (None if none did); steers bisection."""
     good = [s["target_rate"] for s in steps if passes(s, bound_ms)]
     return max(good) if good else None
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from ranker.catalog import Catalog
@@ -127,3 +128,16 @@ def test_reference_comparison_is_scored_at_the_page_date_years_from_now(catalog:
     leader = {entry.card.id: entry.score.score for entry in data.leaderboard}
     assert round(leader["flux-1-pro"]) < 58
     assert round(ranker.at(dt.date(2026, 11, 26)).score("flux-1-pro").score) == 58
+
+
+def test_only_the_reference_pair_is_pinned_and_an_explicit_date_wins(catalog: Catalog, store: EvidenceStore) -> None:
+    future = dt.date(2031, 11, 26)
+    ranker = Ranker(catalog, store, samples=50, today=lambda: future)
+    assert ranker.comparison_as_of(*REFERENCE_PAIR) == dt.date(2026, 11, 26)
+    assert ranker.comparison_as_of("flux-1-pro", "tiny-flux") == future
+    assert not any("reference page" in note for note in ranker.compare("flux-1-pro", "tiny-flux").notes)
+    pinned = Ranker(catalog, store, samples=50, as_of=future)  # --as-of: the operator's date wins
+    assert pinned.comparison_as_of(*REFERENCE_PAIR) == future
+    assert not any("reference page" in note for note in pinned.compare(*REFERENCE_PAIR).notes)
+    with pytest.raises(ValueError, match="no card with a provenance date"):
+        catalog.read_on(["no-such-model"])
