@@ -6,6 +6,8 @@ Routes:
 * ``POST /models/{image model}[/{variant}]``: text-to-image (JSON), answers the encoded image.
 * ``GET /models/{model}``: what the model is (the service's GetModelInfo / ListVariants as JSON).
 * ``GET /health``: 200 when every upstream is SERVING, else 503; ``GET /metrics``: Prometheus text.
+* ``GET /healthz``: the gateway's own health (its HTTP server answers), independent of the upstreams: the one
+  probe the compose healthcheck and the Kubernetes readiness and liveness probes share.
 * ``/v2/...``: the Open Inference Protocol (KServe v2 REST) for the emotion model, see :mod:`gateway.oip_routes`.
 
 Every error is JSON ``{"error": "..."}`` with the HTTP status mapped from the gRPC code in
@@ -38,6 +40,8 @@ from servicekit.pb.emoflux.image.v1 import image_pb2
 log = logging.getLogger("emoflux.gateway")
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# What "healthy" means for the gateway container, in compose and Kubernetes alike (deploy/validate.py checks it).
+PROBE_PATH = "/healthz"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -189,6 +193,11 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "degraded", "upstreams": statuses}, status=200 if ok else 503)
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the gateway serves HTTP; an upstream outage is answered per request (503), not here."""
+    return web.json_response({"status": "ok"})
+
+
 async def metrics(request: web.Request) -> web.Response:
     """The gateway's Prometheus metrics."""
     body = generate_latest(request.app[REGISTRY_KEY])
@@ -205,6 +214,7 @@ def create_app(settings: GatewaySettings, registry: CollectorRegistry | None = N
     app.router.add_post("/models/{model:.+}", post_model)
     app.router.add_get("/models/{model:.+}", get_model)
     app.router.add_get("/health", health)
+    app.router.add_get(PROBE_PATH, healthz)
     app.router.add_get("/metrics", metrics)
     oip_routes.add_routes(app)
 
