@@ -26,7 +26,8 @@ from typing import Any
 import grpc
 from aiohttp import web
 from google.protobuf.json_format import MessageToDict
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
 from gateway import hf, oip_routes
 from gateway.errors import RETRYABLE_HTTP, HttpError, from_rpc_error
@@ -34,6 +35,7 @@ from gateway.metrics import HttpMetrics
 from gateway.settings import GatewaySettings
 from gateway.state import METRICS_KEY, REGISTRY_KEY, REQUEST_ID_KEY, SETTINGS_KEY, UPSTREAMS_KEY, grpc_metadata
 from gateway.upstream import Upstreams
+from servicekit.metrics import standard_collectors
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
@@ -199,9 +201,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """The gateway's Prometheus metrics."""
-    body = generate_latest(request.app[REGISTRY_KEY])
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    """The gateway's Prometheus metrics, in the format the scraper asks for (text or OpenMetrics)."""
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return web.Response(body=encoder(request.app[REGISTRY_KEY]), headers={"Content-Type": content_type})
 
 
 def create_app(settings: GatewaySettings, registry: CollectorRegistry | None = None) -> web.Application:
@@ -211,6 +213,7 @@ def create_app(settings: GatewaySettings, registry: CollectorRegistry | None = N
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry
     app[METRICS_KEY] = HttpMetrics(registry)
+    standard_collectors(registry)
     app.router.add_post("/models/{model:.+}", post_model)
     app.router.add_get("/models/{model:.+}", get_model)
     app.router.add_get("/health", health)
