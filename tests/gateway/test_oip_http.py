@@ -253,3 +253,24 @@ def _too_large_batch(address: str) -> str:
 async def test_tritonclient_sees_the_service_limit_as_an_error(stack: Stack) -> None:
     message = await asyncio.to_thread(_too_large_batch, stack.http_address)
     assert "exceeds max_batch_size 16" in message
+
+
+def _is_live(address: str) -> bool:
+    client = httpclient.InferenceServerClient(address)
+    try:
+        return bool(client.is_server_live())
+    finally:
+        client.close()
+
+
+async def test_an_unreachable_emotion_service_is_503_and_not_live() -> None:
+    gateway = Gateway(GatewaySettings(port=0, emotion_addresses="127.0.0.1:1", access_log=False))
+    await gateway.start()
+    try:
+        live = await asyncio.to_thread(_is_live, f"127.0.0.1:{gateway.port}")
+        async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/v2/health/ready") as response:
+            status, answer = response.status, await response.json()
+    finally:
+        await gateway.stop()
+    assert live is False
+    assert status == 503 and answer["error"].startswith("emotion_service unavailable")
