@@ -147,13 +147,13 @@ def server_args(
     return [
         "--bundle", str(bundle.path),
         "--precisions", precisions,
-        "--batching", "true" if batching else "false",
+        "--batching" if batching else "--no-batching",
         "--max-batch-size", str(max_batch),
         *threads,
         "--max-queue-delay-ms", "5",
         "--max-queue-size", "1024",
         "--warmup-batch-sizes", "1",
-        "--access-log", "false",
+        "--no-access-log",
         "--log-level", "INFO",  # the start-up line carries the port
     ]  # fmt: skip
 

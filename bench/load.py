@@ -75,7 +75,7 @@ def emotion_target() -> Target:
     return Target(
         name="emotion",
         module="emotion_service",
-        server_args=("--bundle", str(bundle.path), "--precisions", "fp32", "--access-log", "false"),
+        server_args=("--bundle", str(bundle.path), "--precisions", "fp32", "--no-access-log"),
         bound_ms=100.0,
         rates=(10, 20, 40, 60, 80, 120, 160, 200, 260, 320, 400),
         description=EMOTION_DESCRIPTION,
@@ -87,7 +87,7 @@ def image_target() -> Target:
     return Target(
         name="image",
         module="image_service",
-        server_args=("--device", "cpu", "--access-log", "false"),
+        server_args=("--device", "cpu", "--no-access-log"),
         bound_ms=5000.0,
         rates=(0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0),
         description="ImageService.Generate, tiny-flux, 256x256, 4 steps, 1 image, PNG",

@@ -110,7 +110,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     binary = install()
     bundle = ensure_bundle("tiny", default_bundle_dir(), precisions=("fp32", "int8"))
-    server_args = ["--bundle", str(bundle.path), "--precisions", "fp32", "--access-log", "false"]
+    server_args = ["--bundle", str(bundle.path), "--precisions", "fp32", "--no-access-log"]
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     async with running("emotion_service", server_args) as server:

@@ -4,7 +4,8 @@
 Checks, all without network or a container engine:
 
 * compose: the compose-spec JSON schema (check-jsonschema's vendored copy), service wiring (commands,
-  ports, HOST=0.0.0.0, health checks, ranker pointed at the other two), bind-mounted files exist;
+  ports, HOST=0.0.0.0, health checks, Prometheus and Grafana included, ranker pointed at the other two),
+  bind-mounted files exist; the gateway's healthcheck and its Kubernetes probes ask the same endpoint;
 * prometheus: every scrape target is a compose service's metrics port, and every service is scraped;
 * grafana: the dashboard equals its generator's output, its datasource uid is provisioned;
 * kubernetes: base and GPU overlay rendered (``kubectl kustomize`` when installed, and the bundled
@@ -68,6 +69,8 @@ SERVICES = (
     ServiceSpec("gateway", "gateway", "GATEWAY_", 8080, 8080, None),
 )
 GRPC_SERVICES = tuple(s for s in SERVICES if s.grpc_service)
+# The monitoring containers' own readiness endpoints, probed by their compose healthchecks.
+MONITORING_HEALTH = {"prometheus": "http://127.0.0.1:9090/-/ready", "grafana": "http://127.0.0.1:3000/api/health"}
 QUEUE_METRICS = {"emotion": "emoflux_emotion_queue_depth", "image": "emoflux_image_queue_depth"}
 
 
@@ -156,8 +159,10 @@ def compose_wiring(compose: dict[str, Any]) -> None:
         joined = " ".join(test)
         if spec.grpc_service and f"/app/deploy/healthcheck.py 127.0.0.1:{spec.port}" not in joined:
             problems.append(f"{where}.healthcheck: expected deploy/healthcheck.py against 127.0.0.1:{spec.port}")
-        if not spec.grpc_service and "/health" not in joined:
-            problems.append(f"{where}.healthcheck: expected a probe of /health")
+        if not spec.grpc_service and gateway_probe(service) is None:
+            problems.append(
+                f"{where}.healthcheck: expected deploy/healthcheck.py --http http://127.0.0.1:{spec.port}/<path>"
+            )
         build = service.get("build", {})
         dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
         if not dockerfile or not (ROOT / build.get("context", ".") / dockerfile).exists():
@@ -171,11 +176,57 @@ def compose_wiring(compose: dict[str, Any]) -> None:
         depends = services.get("ranker", {}).get("depends_on", {})
         if not isinstance(depends, dict) or depends.get(upstream, {}).get("condition") != "service_healthy":
             problems.append(f"services.ranker.depends_on.{upstream}: expected condition service_healthy")
+    for name, ready_url in MONITORING_HEALTH.items():
+        test = " ".join(services.get(name, {}).get("healthcheck", {}).get("test", []))
+        if ready_url not in test:
+            problems.append(f"services.{name}.healthcheck: expected a probe of {ready_url}")
+    grafana_depends = services.get("grafana", {}).get("depends_on", {})
+    if not isinstance(grafana_depends, dict) or grafana_depends.get("prometheus", {}).get("condition") != (
+        "service_healthy"
+    ):
+        problems.append("services.grafana.depends_on.prometheus: expected condition service_healthy")
     for name, service in services.items():
         for volume in service.get("volumes", []):
             source = str(volume).split(":", 1)[0]
             if source.startswith((".", "/")) and not (ROOT / source).exists():
                 problems.append(f"services.{name}.volumes: {source} does not exist")
+    _expect(problems)
+
+
+def gateway_probe(service: dict[str, Any]) -> tuple[int, str] | None:
+    """(port, path) the gateway's compose healthcheck probes with ``healthcheck.py --http``, if it does."""
+    test = service.get("healthcheck", {}).get("test", [])
+    if "/app/deploy/healthcheck.py" not in test or "--http" not in test:
+        return None
+    index = test.index("--http") + 1
+    match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)(/\S*)", test[index]) if index < len(test) else None
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def gateway_probes_agree(compose: dict[str, Any], resources: list[Resource]) -> None:
+    """The gateway's compose healthcheck and its Kubernetes readiness and liveness probes ask the same thing."""
+    spec = next(s for s in SERVICES if s.name == "gateway")
+    probe = gateway_probe(compose.get("services", {}).get(spec.name, {}))
+    if probe is None:
+        raise CheckFailed(
+            "services.gateway.healthcheck: expected deploy/healthcheck.py --http http://127.0.0.1:PORT/PATH"
+        )
+    port, path = probe
+    problems: list[str] = []
+    if port != spec.port:
+        problems.append(f"services.gateway.healthcheck: port {port}, but the gateway listens on {spec.port}")
+    container = _deployment_container(resources, spec.name)
+    if container is None:
+        raise CheckFailed("Deployment/gateway: missing")
+    ports = {p.get("name"): p.get("containerPort") for p in container.get("ports", [])}
+    for name in ("readinessProbe", "livenessProbe"):
+        http_get = container.get(name, {}).get("httpGet", {})
+        probe_port = ports.get(http_get.get("port"), http_get.get("port"))
+        if (http_get.get("path"), probe_port) != (path, spec.port):
+            problems.append(
+                f"Deployment/gateway: {name} asks {http_get.get('path')!r} on port {probe_port!r}; the compose "
+                f"healthcheck asks {path!r} on {spec.port}: they must agree"
+            )
     _expect(problems)
 
 
@@ -498,6 +549,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"k8s {overlay}: schemas {'/'.join(K8S_VERSIONS)} (strict)", functools.partial(k8s_schemas, resources)
             )
             report.run(f"k8s {overlay}: probes, services, HPAs", functools.partial(k8s_rules, resources, tag, gpu))
+            report.run(
+                f"k8s {overlay}: gateway probes agree with compose",
+                functools.partial(gateway_probes_agree, compose, resources),
+            )
     if not args.no_settings:
         skipped: list[str] = []
 

@@ -6,6 +6,9 @@ Routes:
 * ``POST /models/{image model}[/{variant}]``: text-to-image (JSON), answers the encoded image.
 * ``GET /models/{model}``: what the model is (the service's GetModelInfo / ListVariants as JSON).
 * ``GET /health``: 200 when every upstream is SERVING, else 503; ``GET /metrics``: Prometheus text.
+* ``GET /healthz``: the gateway's own health (its HTTP server answers), independent of the upstreams: the one
+  probe the compose healthcheck and the Kubernetes readiness and liveness probes share.
+* ``/v2/...``: the Open Inference Protocol (KServe v2 REST) for the emotion model, see :mod:`gateway.oip_routes`.
 
 Every error is JSON ``{"error": "..."}`` with the HTTP status mapped from the gRPC code in
 :mod:`gateway.errors`.
@@ -23,26 +26,25 @@ from typing import Any
 import grpc
 from aiohttp import web
 from google.protobuf.json_format import MessageToDict
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
-from gateway import hf
+from gateway import hf, oip_routes
 from gateway.errors import RETRYABLE_HTTP, HttpError, from_rpc_error
 from gateway.metrics import HttpMetrics
 from gateway.settings import GatewaySettings
+from gateway.state import METRICS_KEY, REGISTRY_KEY, REQUEST_ID_KEY, SETTINGS_KEY, UPSTREAMS_KEY, grpc_metadata
 from gateway.upstream import Upstreams
+from servicekit.metrics import standard_collectors
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
 log = logging.getLogger("emoflux.gateway")
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# What "healthy" means for the gateway container, in compose and Kubernetes alike (deploy/validate.py checks it).
+PROBE_PATH = "/healthz"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
-UPSTREAMS_KEY = web.AppKey("upstreams", Upstreams)
-METRICS_KEY = web.AppKey("metrics", HttpMetrics)
-REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
-REQUEST_ID_KEY = web.RequestKey("request_id", str)
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             response.headers[REQUEST_ID_HEADER] = request_id
         except HttpError as exc:
             response = _error_response(exc.status, exc.message, request_id)
+        except web.HTTPRequestEntityTooLarge as exc:
+            # aiohttp's text names the limit and the size sent ("Maximum request body size N exceeded, ...").
+            response = _error_response(exc.status, f"body: {exc.text}", request_id)
         except web.HTTPException as exc:
-            # aiohttp's own answers (unknown route, wrong method, body too large) get the same JSON shape.
+            # aiohttp's own answers (unknown route, wrong method) get the same JSON shape.
             response = _error_response(exc.status, exc.reason, request_id)
         except Exception:
             log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id)
@@ -105,10 +110,6 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.app[SETTINGS_KEY].access_log:
         log.info("%s %s %d %.3fs id=%s", request.method, request.path, response.status, elapsed, request_id)
     return response
-
-
-def _grpc_metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    return (("x-request-id", request[REQUEST_ID_KEY]),)
 
 
 async def post_model(request: web.Request) -> web.StreamResponse:
@@ -124,7 +125,7 @@ async def _classify(request: web.Request, settings: GatewaySettings) -> web.Resp
     call = hf.parse_classification(await request.read(), request.headers.get("Content-Type"), settings.default_top_k)
     try:
         response: emotion_pb2.ClassifyResponse = await request.app[UPSTREAMS_KEY].emotion.Classify(
-            hf.classify_request(call), timeout=settings.classify_timeout_seconds, metadata=_grpc_metadata(request)
+            hf.classify_request(call), timeout=settings.classify_timeout_seconds, metadata=grpc_metadata(request)
         )
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc, "emotion_service") from exc
@@ -143,7 +144,7 @@ async def _generate(request: web.Request, settings: GatewaySettings, variant: st
     generate = hf.parse_text_to_image(await request.read(), variant, output)
     try:
         response: image_pb2.GenerateResponse = await request.app[UPSTREAMS_KEY].image.Generate(
-            generate, timeout=settings.generate_timeout_seconds, metadata=_grpc_metadata(request)
+            generate, timeout=settings.generate_timeout_seconds, metadata=grpc_metadata(request)
         )
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc, "image_service") from exc
@@ -194,10 +195,15 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "degraded", "upstreams": statuses}, status=200 if ok else 503)
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the gateway serves HTTP; an upstream outage is answered per request (503), not here."""
+    return web.json_response({"status": "ok"})
+
+
 async def metrics(request: web.Request) -> web.Response:
-    """The gateway's Prometheus metrics."""
-    body = generate_latest(request.app[REGISTRY_KEY])
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    """The gateway's Prometheus metrics, in the format the scraper asks for (text or OpenMetrics)."""
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return web.Response(body=encoder(request.app[REGISTRY_KEY]), headers={"Content-Type": content_type})
 
 
 def create_app(settings: GatewaySettings, registry: CollectorRegistry | None = None) -> web.Application:
@@ -207,10 +213,13 @@ def create_app(settings: GatewaySettings, registry: CollectorRegistry | None = N
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry
     app[METRICS_KEY] = HttpMetrics(registry)
+    standard_collectors(registry)
     app.router.add_post("/models/{model:.+}", post_model)
     app.router.add_get("/models/{model:.+}", get_model)
     app.router.add_get("/health", health)
+    app.router.add_get(PROBE_PATH, healthz)
     app.router.add_get("/metrics", metrics)
+    oip_routes.add_routes(app)
 
     async def upstream_context(app: web.Application) -> Any:
         # Channels belong to the running event loop, so they are opened here rather than in create_app.

@@ -9,6 +9,7 @@ from gateway.settings import GatewaySettings
 from servicekit.channels import open_channel
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2_grpc
+from servicekit.pb.inference import grpc_service_pb2_grpc as kpb_grpc
 
 EMOTION_SERVICE = "emoflux.emotion.v1.EmotionService"
 IMAGE_SERVICE = "emoflux.image.v1.ImageService"
@@ -27,6 +28,8 @@ class Upstreams:
         )
         self.emotion = emotion_pb2_grpc.EmotionServiceStub(self._emotion_channel)
         self.image = image_pb2_grpc.ImageServiceStub(self._image_channel)
+        # The emotion service's KServe v2 servicer, behind the Open Inference Protocol's REST face.
+        self.inference = kpb_grpc.GRPCInferenceServiceStub(self._emotion_channel)
         self._health = {
             EMOTION_SERVICE: health_pb2_grpc.HealthStub(self._emotion_channel),
             IMAGE_SERVICE: health_pb2_grpc.HealthStub(self._image_channel),

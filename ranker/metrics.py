@@ -32,45 +32,50 @@ class RankerMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.score = Gauge("ranker_model_score", "Current score of a model, 0..100.", ("model_id",), registry=r)
+        self.score = Gauge("emoflux_ranker_model_score", "Current score of a model, 0..100.", ("model_id",), registry=r)
         self.score_low = Gauge(
-            "ranker_model_score_low", "Lower end of the score's bootstrap interval.", ("model_id",), registry=r
+            "emoflux_ranker_model_score_low", "Lower end of the score's bootstrap interval.", ("model_id",), registry=r
         )
         self.score_high = Gauge(
-            "ranker_model_score_high", "Upper end of the score's bootstrap interval.", ("model_id",), registry=r
+            "emoflux_ranker_model_score_high", "Upper end of the score's bootstrap interval.", ("model_id",), registry=r
         )
         self.component = Gauge(
-            "ranker_model_component", "Score component value in [0, 1].", ("model_id", "component"), registry=r
+            "emoflux_ranker_model_component", "Score component value in [0, 1].", ("model_id", "component"), registry=r
         )
         self.probe_runs = Counter(
-            "ranker_probe_runs", "Probes run, by probe and outcome.", ("probe", "model_id", "outcome"), registry=r
+            "emoflux_ranker_probe_runs",
+            "Probes run, by probe and outcome.",
+            ("probe", "model_id", "outcome"),
+            registry=r,
         )
         self.probe_failures = Counter(
-            "ranker_probe_failures",
+            "emoflux_ranker_probe_failures",
             "Probes that failed, by reason (failed, unavailable, timeout, rpc_error, probe_error).",
             ("probe", "model_id", "reason"),
             registry=r,
         )
         self.probe_seconds = Histogram(
-            "ranker_probe_duration_seconds",
+            "emoflux_ranker_probe_duration_seconds",
             "Wall time of one probe run.",
             ("probe",),
             buckets=PROBE_BUCKETS,
             registry=r,
         )
         self.evidence_records = Counter(
-            "ranker_evidence_records", "Evidence records stored, by source.", ("source",), registry=r
+            "emoflux_ranker_evidence_records", "Evidence records stored, by source.", ("source",), registry=r
         )
-        self.model_info = Info("ranker_model", "Static facts about a catalogued model.", ("model_id",), registry=r)
+        self.model_info = Info(
+            "emoflux_ranker_model", "Static facts about a catalogued model.", ("model_id",), registry=r
+        )
         self.replica_up = Gauge(
-            "ranker_upstream_replica_up",
+            "emoflux_ranker_upstream_replica_up",
             "1 when an upstream replica's health check answered SERVING at the last discovery, else 0.",
             ("service", "address"),
             registry=r,
         )
 
     def describe_model(self, card: ModelCard) -> None:
-        """Publish a model's static facts as ``ranker_model_info``."""
+        """Publish a model's static facts as ``emoflux_ranker_model_info``."""
         self.model_info.labels(card.id).info(
             {
                 "display_name": card.display_name,

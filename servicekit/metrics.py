@@ -1,7 +1,9 @@
 """Prometheus metric declarations shared by all services, and the /metrics HTTP endpoint.
 
 Each service owns one :class:`prometheus_client.CollectorRegistry` (so several services can live in one
-process, as they do in tests). Names follow Prometheus conventions: base units (seconds, bytes), counters
+process, as they do in tests), with prometheus_client's process and platform collectors added. Project
+metrics share one prefix per service: ``emoflux_emotion_*``, ``emoflux_image_*``, ``emoflux_ranker_*``,
+``emoflux_gateway_*``. Names follow Prometheus conventions: base units (seconds, bytes), counters
 end in ``_total``. RPC metrics use the widely known ``grpc_server_*`` names so existing dashboards work.
 """
 
@@ -10,10 +12,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.exposition import MetricsHandler
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    start_http_server,
+)
 
 # 15 ms is MLPerf's ResNet-50 server-scenario p99 bound; keep a bucket edge on it.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -124,6 +135,17 @@ class BatcherMetrics:
         self.rejected.labels(batcher).inc()
 
 
+def standard_collectors(registry: CollectorRegistry) -> None:
+    """Add prometheus_client's process, platform and GC collectors to a service's own registry.
+
+    They are the series every Prometheus user expects (``process_cpu_seconds_total``,
+    ``process_resident_memory_bytes``, ``python_info``, ``python_gc_*``). The collectors only read
+    /proc and the interpreter, so one instance serves every registry of the process.
+    """
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+
+
 def model_info(registry: CollectorRegistry, name: str, labels: dict[str, str]) -> Info:
     """Expose static facts about the loaded model as an ``<name>_info`` series."""
     info = Info(name, "Static facts about the served model.", registry=registry)
@@ -132,24 +154,34 @@ def model_info(registry: CollectorRegistry, name: str, labels: dict[str, str]) -
 
 
 class MetricsServer:
-    """The /metrics HTTP endpoint for one registry, on its own thread (scrapes never touch the event loop)."""
+    """The /metrics HTTP endpoint for one registry: prometheus_client's own server, on its own thread.
+
+    Scrapes never touch the event loop; the exposition (text or OpenMetrics by ``Accept``, gzip, ``?name[]=``
+    filters, ``/-/healthy``) is prometheus_client's.
+    """
 
     def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
-        handler = MetricsHandler.factory(registry)
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="metrics-http", daemon=True)
+        self._registry = registry
+        self._host = host
+        self._requested_port = port
+        self._httpd: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        """The bound port (useful when started on port 0)."""
-        return int(self._httpd.server_address[1])
+        """The bound port (useful when started on port 0); 0 before :meth:`start`."""
+        return int(self._httpd.server_address[1]) if self._httpd is not None else 0
 
     def start(self) -> None:
-        """Start serving in the background."""
-        self._thread.start()
+        """Bind and start serving in the background."""
+        self._httpd, self._thread = start_http_server(self._requested_port, self._host, self._registry)
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        if self._httpd is None:
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None

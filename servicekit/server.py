@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
 from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
-from servicekit.metrics import MetricsServer, RpcMetrics
+from servicekit.metrics import MetricsServer, RpcMetrics, standard_collectors
 from servicekit.pb.inference import POOL as INFERENCE_POOL
 from servicekit.settings import ServerSettings
 
@@ -154,6 +154,7 @@ class ServiceHost:
         """Bind the server and metrics endpoint, then load the component in the background."""
         settings = self.settings
         rpc_metrics = RpcMetrics(self.registry)
+        standard_collectors(self.registry)
         self._errors = ErrorMappingInterceptor(access_log=settings.access_log)
         server = grpc.aio.server(
             interceptors=[MetricsInterceptor(rpc_metrics), self._errors],

@@ -1,8 +1,9 @@
 """Settings declared once as dataclass fields, readable from CLI flags and environment variables.
 
-Every field of a settings dataclass becomes a ``--kebab-case`` flag and a ``PREFIX_UPPER_CASE``
-environment variable. Precedence: flag > environment > default. The field's ``help`` metadata is the
-single place a setting is documented; ``--help`` and :func:`describe` render it.
+Every field of a settings dataclass becomes a ``--kebab-case`` flag (``--x/--no-x`` for a boolean) and a
+``PREFIX_UPPER_CASE`` environment variable (a boolean one takes true/false, yes/no, on/off or 1/0).
+Precedence: flag > environment > default. The field's ``help`` metadata is the single place a setting is
+documented; ``--help`` and :func:`describe` render it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ class BaseSettings:
         return f"{cls.env_prefix}{field_name.upper()}"
 
     @classmethod
+    def flag(cls, field_name: str, annotation: Any = None) -> str:
+        """The command-line spelling of a field: ``--x``, or ``--x/--no-x`` for a boolean."""
+        flag = "--" + field_name.replace("_", "-")
+        return f"{flag}/--no-{flag[2:]}" if annotation is bool else flag
+
+    @classmethod
     def _fields(cls) -> list[tuple[dataclasses.Field[Any], Any]]:
         hints = typing.get_type_hints(cls)
         return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
@@ -89,6 +96,16 @@ class BaseSettings:
             conv, _ = _converter(annotation)
             flag = "--" + field.name.replace("_", "-")
             help_text = f"{field.metadata.get('help', '')} [env {cls.env_name(field.name)}]"
+            if annotation is bool:
+                # --x / --no-x, the convention of most CLIs; the environment variable still takes true/false.
+                parser.add_argument(
+                    flag,
+                    dest=field.name,
+                    action=argparse.BooleanOptionalAction,
+                    default=argparse.SUPPRESS,
+                    help=help_text + f" (default: {'on' if field.default else 'off'})",
+                )
+                continue
             parser.add_argument(
                 flag,
                 dest=field.name,
@@ -129,8 +146,8 @@ class BaseSettings:
     def describe(cls) -> str:
         """A Markdown table of every setting: flag, environment variable, default, meaning."""
         lines = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
-        for field, _ in cls._fields():
-            flag = "--" + field.name.replace("_", "-")
+        for field, annotation in cls._fields():
+            flag = cls.flag(field.name, annotation)
             lines.append(
                 f"| `{flag}` | `{cls.env_name(field.name)}` | `{field.default!r}` | {field.metadata.get('help', '')} |"
             )

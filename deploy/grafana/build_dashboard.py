@@ -197,9 +197,9 @@ ROWS: tuple[Row, ...] = (
                 "Scores",
                 "short",
                 (
-                    Query("max by (model_id) (ranker_model_score)", "{{model_id}}"),
-                    Query("max by (model_id) (ranker_model_score_low)", "{{model_id}} low"),
-                    Query("max by (model_id) (ranker_model_score_high)", "{{model_id}} high"),
+                    Query("max by (model_id) (emoflux_ranker_model_score)", "{{model_id}}"),
+                    Query("max by (model_id) (emoflux_ranker_model_score_low)", "{{model_id}} low"),
+                    Query("max by (model_id) (emoflux_ranker_model_score_high)", "{{model_id}} high"),
                 ),
                 "Current score (0..100) of every ranked model with its bootstrap interval.",
                 width=8,
@@ -207,7 +207,7 @@ ROWS: tuple[Row, ...] = (
             Panel(
                 "Score components",
                 "percentunit",
-                (Query("max by (model_id, component) (ranker_model_component)", "{{model_id}} {{component}}"),),
+                (Query("max by (model_id, component) (emoflux_ranker_model_component)", "{{model_id}} {{component}}"),),
                 "Component values in [0, 1] behind the scores.",
                 width=8,
             ),
@@ -216,7 +216,8 @@ ROWS: tuple[Row, ...] = (
                 "short",
                 (
                     Query(
-                        f"sum by (probe, outcome) (increase(ranker_probe_runs_total[{RATE}]))", "{{probe}} {{outcome}}"
+                        f"sum by (probe, outcome) (increase(emoflux_ranker_probe_runs_total[{RATE}]))",
+                        "{{probe}} {{outcome}}",
                     ),
                 ),
                 "Live probes run by the ranker, by outcome.",
@@ -238,6 +239,32 @@ ROWS: tuple[Row, ...] = (
                 "s",
                 (Query(quantile(0.99, "emoflux_gateway_http_request_seconds_bucket", "route"), "{{route}}"),),
                 "99th percentile time to answer an HTTP request, by route.",
+            ),
+        ),
+    ),
+    Row(
+        "Processes",
+        (
+            Panel(
+                "CPU",
+                "percentunit",
+                (Query(f"sum by (job, instance) (rate(process_cpu_seconds_total[{RATE}]))", "{{job}} {{instance}}"),),
+                "CPU time per second of each process (1 = one core busy).",
+                width=8,
+            ),
+            Panel(
+                "Resident memory",
+                "bytes",
+                (Query("max by (job, instance) (process_resident_memory_bytes)", "{{job}} {{instance}}"),),
+                "Resident set size of each process.",
+                width=8,
+            ),
+            Panel(
+                "Open file descriptors",
+                "short",
+                (Query("max by (job, instance) (process_open_fds)", "{{job}} {{instance}}"),),
+                "File descriptors (sockets included) each process holds open.",
+                width=8,
             ),
         ),
     ),

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from deploy import validate
 from deploy.kustomize_lite import render
 from gateway.metrics import HttpMetrics
-from servicekit.metrics import RpcMetrics
+from servicekit.metrics import RpcMetrics, standard_collectors
 
 ROOT = Path(__file__).resolve().parents[2]
 _SUFFIXES = {
@@ -35,6 +35,7 @@ def exported_series() -> set[str]:
     registry = CollectorRegistry()
     RpcMetrics(registry)
     HttpMetrics(registry)
+    standard_collectors(registry)
     missing = []
     for service, (module, cls) in _SERVICE_METRICS.items():
         try:
@@ -73,3 +74,16 @@ def test_autoscaler_queue_metrics_are_exported() -> None:
             for metric in resource["spec"]["metrics"]:
                 if metric["type"] == "Pods":
                     assert metric["pods"]["metric"]["name"] in exported
+
+
+# Names the project does not own: the gRPC server convention and prometheus_client's standard collectors.
+_STANDARD_PREFIXES = ("grpc_server_", "process_", "python_")
+
+
+def test_every_project_metric_has_the_one_prefix() -> None:
+    exported = exported_series()
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"} <= exported
+    strays = sorted(n for n in exported if not n.startswith(("emoflux_", *_STANDARD_PREFIXES)))
+    assert strays == []
+    services = {n.split("_")[1] for n in exported if n.startswith("emoflux_")}
+    assert services == {"emotion", "image", "ranker", "gateway"}

@@ -70,6 +70,14 @@ def test_compose_wiring(compose: dict[str, Any]) -> None:
         (("image", "command"), ["python", "-m", "emotion_service"], "services.image.command"),
         (("emotion", "healthcheck", "test"), ["CMD", "true"], "services.emotion.healthcheck"),
         (("grafana", "volumes"), ["./deploy/grafana/nope:/etc/grafana/provisioning:ro"], "does not exist"),
+        (("prometheus", "healthcheck"), {}, "services.prometheus.healthcheck"),
+        (("grafana", "healthcheck", "test"), ["CMD", "true"], "services.grafana.healthcheck"),
+        (("grafana", "depends_on"), ["prometheus"], "services.grafana.depends_on.prometheus"),
+        (
+            ("gateway", "healthcheck", "test"),
+            ["CMD", "python", "-c", "print('http://127.0.0.1:8080/health')"],
+            "services.gateway.healthcheck",
+        ),
     ],
 )
 def test_compose_wiring_finds_mistakes(
@@ -82,6 +90,33 @@ def test_compose_wiring_finds_mistakes(
     node[path[-1]] = value
     with pytest.raises(validate.CheckFailed, match=fragment):
         validate.compose_wiring(broken)
+
+
+@pytest.mark.parametrize("overlay", ["base", "gpu"])
+def test_gateway_compose_healthcheck_and_k8s_probes_agree(
+    compose: dict[str, Any], base: list[Resource], gpu: list[Resource], overlay: str
+) -> None:
+    from gateway.app import PROBE_PATH
+
+    validate.gateway_probes_agree(compose, base if overlay == "base" else gpu)
+    # ...and what they agree on is the gateway's own probe route.
+    assert validate.gateway_probe(compose["services"]["gateway"]) == (8080, PROBE_PATH)
+
+
+@pytest.mark.parametrize("probe", ["readinessProbe", "livenessProbe"])
+def test_gateway_probes_disagreeing_with_compose_are_caught(
+    compose: dict[str, Any], base: list[Resource], probe: str
+) -> None:
+    broken = copy.deepcopy(base)
+    _find(broken, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0][probe]["httpGet"]["path"] = (
+        "/metrics"
+    )
+    with pytest.raises(validate.CheckFailed, match=f"{probe} asks '/metrics'.*must agree"):
+        validate.gateway_probes_agree(compose, broken)
+    moved = copy.deepcopy(compose)
+    moved["services"]["gateway"]["healthcheck"]["test"][-1] = "http://127.0.0.1:8080/health"
+    with pytest.raises(validate.CheckFailed, match="the compose healthcheck asks '/health'"):
+        validate.gateway_probes_agree(moved, base)
 
 
 # -- prometheus and grafana ------------------------------------------------------------------------------

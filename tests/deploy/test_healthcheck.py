@@ -1,4 +1,5 @@
-"""deploy/healthcheck.py, run as the container runs it, against a real server: SERVING, NOT_SERVING, down."""
+"""deploy/healthcheck.py, run as the container runs it, against a real server: SERVING, NOT_SERVING, down;
+and its --http form, as the gateway's compose healthcheck runs it, against a real gateway."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import asyncio
 import sys
 from pathlib import Path
 
+import aiohttp
+
+from deploy import validate
+from gateway.main import Gateway
+from gateway.settings import GatewaySettings
 from servicekit.server import ServiceHost
 from servicekit.settings import ServerSettings
 from tests.gateway.canned import CannedComponent
@@ -50,3 +56,24 @@ async def test_probe_follows_the_health_service() -> None:
         await host.stop(grace=0)
     code, message = await _probe(address, "--timeout", "1")
     assert code == 1 and "UNAVAILABLE" in message
+
+
+async def test_http_probe_is_the_gateways_own_health_not_its_upstreams() -> None:
+    """The compose healthcheck's URL, on a gateway whose upstreams are down: healthy, while /health is 503."""
+    compose = validate.load_yaml(SCRIPT.parents[1] / "docker-compose.yml")
+    _, path = validate.gateway_probe(compose["services"]["gateway"]) or (0, "")
+    gateway = Gateway(
+        GatewaySettings(port=0, emotion_addresses="127.0.0.1:1", image_addresses="127.0.0.1:1", access_log=False)
+    )
+    await gateway.start()
+    url = f"{gateway.url}{path}"
+    try:
+        assert await _probe("--http", url) == (0, "")
+        async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/health") as response:
+            assert response.status == 503
+        code, message = await _probe("--http", f"{gateway.url}/health")
+        assert code == 1 and "HTTP 503" in message
+    finally:
+        await gateway.stop()
+    code, message = await _probe("--http", url, "--timeout", "1")
+    assert code == 1 and "refused" in message.lower()

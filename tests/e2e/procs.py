@@ -142,7 +142,7 @@ class Launcher:
 
     def image(self, name: str = "image", extra: Sequence[str] = ()) -> ServiceProcess:
         """image_service on the embedded tiny-flux (torch, CPU, one thread: the machine is shared)."""
-        flags = ["--models-dir", str(IMAGE_MODELS), "--device", "cpu", "--torch-threads", "1", "--warmup", "false"]
+        flags = ["--models-dir", str(IMAGE_MODELS), "--device", "cpu", "--torch-threads", "1", "--no-warmup"]
         return self.start(name, "image_service", IMAGE_HEALTH, [*flags, "--grace-seconds", "5", *extra])
 
     def ranker(

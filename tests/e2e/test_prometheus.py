@@ -216,12 +216,22 @@ def check_series(api: PrometheusAPI) -> None:
     assert api.query('emoflux_image_step_seconds_bucket{job="image",variant="tiny-flux"}')
     assert api.scalar('sum(emoflux_image_variant_loaded{job="image"})') == 1
 
-    scores = {s["metric"]["model_id"]: float(s["value"][1]) for s in api.query('ranker_model_score{job="ranker"}')}
+    scores = {
+        s["metric"]["model_id"]: float(s["value"][1]) for s in api.query('emoflux_ranker_model_score{job="ranker"}')
+    }
     assert set(scores) == {card.id for card in load_catalog()}
     assert all(0 <= v <= 100 for v in scores.values())
     # Interval bounds bracket every score.
-    assert not api.query("ranker_model_score_low > ranker_model_score or ranker_model_score_high < ranker_model_score")
-    assert len(api.query('ranker_model_score_low{job="ranker"}')) == len(scores)
+    assert not api.query(
+        "emoflux_ranker_model_score_low > emoflux_ranker_model_score"
+        " or emoflux_ranker_model_score_high < emoflux_ranker_model_score"
+    )
+    assert len(api.query('emoflux_ranker_model_score_low{job="ranker"}')) == len(scores)
+
+    # Every process exports the standard process and platform collectors, one series per job.
+    for series in ("process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"):
+        jobs = {s["metric"]["job"] for s in api.query(series)}
+        assert jobs == {"emotion", "image", "ranker"}, series
 
 
 def check_rules(api: PrometheusAPI) -> None:

@@ -94,8 +94,8 @@ async def test_two_replicas_share_traffic_and_survive_a_kill(launcher: Launcher,
         # Retries hide B's loss from the probes; per-replica health makes it visible (no evidence: it says
         # nothing about the model).
         scrape = ranker.metrics()
-        assert scrape.value("ranker_upstream_replica_up", service="emotion", address=b.address) == 0
-        assert scrape.value("ranker_upstream_replica_up", service="emotion", address=a.address) == 1
+        assert scrape.value("emoflux_ranker_upstream_replica_up", service="emotion", address=b.address) == 0
+        assert scrape.value("emoflux_ranker_upstream_replica_up", service="emotion", address=a.address) == 1
 
         # 4. With no replica left the ranker keeps answering and records the failure as evidence.
         a.kill()
@@ -103,7 +103,7 @@ async def test_two_replicas_share_traffic_and_survive_a_kill(launcher: Launcher,
         assert (finished.probes_run, finished.probes_failed) == (1, 1), notes
         assert records and all(r.unit == "unavailable" and not r.passed for r in records), records
         assert any("emotion service unavailable" in note for note in notes), notes
-        failures = ranker.metrics().value("ranker_probe_failures_total", probe=PROBE, reason="unavailable")
+        failures = ranker.metrics().value("emoflux_ranker_probe_failures_total", probe=PROBE, reason="unavailable")
         assert failures == 1
         score = await stub.GetScore(ranker_pb2.GetScoreRequest(model_id=records[0].model_id), timeout=10)
         assert 0 <= score.score.score <= 100

@@ -11,6 +11,7 @@ import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -29,12 +30,13 @@ def require_services(*modules: str) -> None:
 
 
 @asynccontextmanager
-async def emotion_server() -> AsyncIterator[ServiceHost]:
-    """emotion_service with the tiny bundle (fp32), batching on, metrics on a free port."""
+async def emotion_server(**overrides: Any) -> AsyncIterator[ServiceHost]:
+    """emotion_service with the tiny bundle (fp32), batching on, metrics on a free port; ``overrides`` are
+    further settings (e.g. TLS files)."""
     from emotion_service.component import EmotionComponent
     from tests.emotion_service.serving import ensure_tiny_bundle, settings_for
 
-    settings = settings_for(ensure_tiny_bundle(), precisions=("fp32",))
+    settings = settings_for(ensure_tiny_bundle(), precisions=("fp32",), **overrides)
     component = EmotionComponent(settings)
     host = ServiceHost(settings, component, component.registry)
     await host.start()

@@ -219,11 +219,11 @@ async def test_evaluate_streams_progress_evidence_and_one_finish(
     assert "(prior)" not in rows["Match Graph"][0]
 
     text = await asyncio.to_thread(_scrape, host.metrics_port)
-    assert 'ranker_model_score{model_id="flux-1-pro"}' in text
-    assert 'ranker_model_component{component="match_graph",model_id="tiny-flux"}' in text
-    assert "ranker_probe_runs_total" in text and "ranker_probe_duration_seconds_bucket" in text
-    assert 'ranker_evidence_records_total{source="match"} 2.0' in text
-    assert "ranker_model_info{" in text
+    assert 'emoflux_ranker_model_score{model_id="flux-1-pro"}' in text
+    assert 'emoflux_ranker_model_component{component="match_graph",model_id="tiny-flux"}' in text
+    assert "emoflux_ranker_probe_runs_total" in text and "emoflux_ranker_probe_duration_seconds_bucket" in text
+    assert 'emoflux_ranker_evidence_records_total{source="match"} 2.0' in text
+    assert "emoflux_ranker_model_info{" in text
 
 
 async def test_evaluate_with_services_down_records_unavailable_evidence(start_ranker: StartRanker) -> None:
