@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from gateway.app import create_app
+from gateway.app import ACCESS_KEY, create_app
 from gateway.settings import GatewaySettings
 from servicekit.server import configure_logging
 
@@ -62,6 +62,8 @@ async def serve(settings: GatewaySettings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Token rotation without a restart, as on the gRPC services.
+    loop.add_signal_handler(signal.SIGHUP, gateway.app[ACCESS_KEY].tokens.reload)
     await gateway.start()
     await stop.wait()
     log.info("gateway draining (grace %.1f s)", settings.shutdown_grace_seconds)

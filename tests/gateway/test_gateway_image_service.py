@@ -18,7 +18,7 @@ from PIL import Image
 
 from gateway.main import Gateway
 from gateway.settings import GatewaySettings
-from tests.gateway.services import image_server, require_services
+from tests.gateway.services import OPEN_ACCESS, image_server, require_services
 
 # One set of servers for the module: loading the models is most of the cost.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -29,7 +29,11 @@ async def url() -> AsyncIterator[str]:
     require_services("image_service")
     async with image_server() as image:
         settings = GatewaySettings(
-            port=0, image_addresses=f"127.0.0.1:{image.port}", generate_timeout_seconds=120.0, access_log=False
+            **OPEN_ACCESS,
+            port=0,
+            image_addresses=f"127.0.0.1:{image.port}",
+            generate_timeout_seconds=120.0,
+            access_log=False,
         )
         gateway = Gateway(settings)
         await gateway.start()
