@@ -235,16 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ranker",
         "emoflux.ranker.v1.RankerService",
         # A local demo on loopback: authorisation off (the ranker logs it loudly) so the round needs no token.
-        extra=[
-            "--emotion-addresses",
-            emotion.address,
-            "--image-addresses",
-            image.address,
-            "--db-path",
-            str(db_path),
-            "--auth-mode",
-            "off",
-        ],  # fmt: skip
+        extra=["--emotion-addresses", emotion.address, "--image-addresses", image.address, "--db-path", str(db_path)]
+        + ["--auth-mode", "off"],
     )
     services = [emotion, image, ranker]
     missing = [s for s in services if not s.available()]
