@@ -41,7 +41,10 @@ class EmotionComponent:
         self.runtime = EmotionRuntime(settings, self.metrics, backend_factory=backend_factory)
         registrations = [
             ServicerRegistration(
-                SERVICE_NAME, emotion_pb2_grpc.add_EmotionServiceServicer_to_server, EmotionService(self.runtime)
+                SERVICE_NAME,
+                emotion_pb2_grpc.add_EmotionServiceServicer_to_server,
+                EmotionService(self.runtime),
+                EmotionService.ACCESS,
             )
         ]
         if settings.kserve:
@@ -50,6 +53,7 @@ class EmotionComponent:
                     KSERVE_SERVICE_NAME,
                     grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server,
                     KServeService(self.runtime),
+                    KServeService.ACCESS,
                 )
             )
         self._registrations = tuple(registrations)

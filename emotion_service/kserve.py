@@ -19,12 +19,14 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from importlib import metadata
+from typing import ClassVar
 
 import grpc
 import numpy as np
 
 from emotion_service.runtime import EmotionRuntime, TensorResult, deadline_from
 from emotion_service.streaming import answer_concurrently
+from servicekit.auth import AccessPolicy, Role
 from servicekit.errors import InvalidInput, NotFound, status_for
 from servicekit.pb.inference import grpc_service_pb2 as kpb
 from servicekit.pb.inference import grpc_service_pb2_grpc as kpb_grpc
@@ -143,6 +145,22 @@ def _duration(pair: tuple[int, int]) -> kpb.StatisticDuration:
 
 class KServeService(kpb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
     """The KServe v2 servicer: translation only; inference goes through :class:`EmotionRuntime`."""
+
+    # Inference and model introspection only: nothing here changes server state.
+    ACCESS: ClassVar[AccessPolicy] = {
+        method: Role.READ
+        for method in (
+            "ServerLive",
+            "ServerReady",
+            "ModelReady",
+            "ServerMetadata",
+            "ModelMetadata",
+            "ModelInfer",
+            "ModelStreamInfer",
+            "ModelConfig",
+            "ModelStatistics",
+        )
+    }
 
     def __init__(self, runtime: EmotionRuntime) -> None:
         self.runtime = runtime

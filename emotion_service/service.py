@@ -10,7 +10,7 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -25,6 +25,7 @@ from emotion_service.runtime import (
     deadline_from,
 )
 from emotion_service.streaming import answer_concurrently
+from servicekit.auth import AccessPolicy, Role
 from servicekit.errors import InvalidInput, status_for
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
@@ -220,6 +221,8 @@ def model_info(runtime: EmotionRuntime) -> pb.GetModelInfoResponse:
 
 class EmotionService(pb_grpc.EmotionServiceServicer):  # type: ignore[misc]
     """Classify, ClassifyStream and GetModelInfo on top of :class:`EmotionRuntime`."""
+
+    ACCESS: ClassVar[AccessPolicy] = {"Classify": Role.READ, "ClassifyStream": Role.READ, "GetModelInfo": Role.READ}
 
     def __init__(self, runtime: EmotionRuntime) -> None:
         self.runtime = runtime

@@ -30,11 +30,22 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from gateway import hf, oip_routes
+from gateway.access import ClientLimits, GatewayAccess, required_role, retry_after_header
 from gateway.errors import RETRYABLE_HTTP, HttpError, from_rpc_error
 from gateway.metrics import HttpMetrics
 from gateway.settings import GatewaySettings
-from gateway.state import METRICS_KEY, REGISTRY_KEY, REQUEST_ID_KEY, SETTINGS_KEY, UPSTREAMS_KEY, grpc_metadata
+from gateway.state import (
+    ACCESS_KEY,
+    LIMITS_KEY,
+    METRICS_KEY,
+    REGISTRY_KEY,
+    REQUEST_ID_KEY,
+    SETTINGS_KEY,
+    UPSTREAMS_KEY,
+    grpc_metadata,
+)
 from gateway.upstream import Upstreams
+from servicekit.auth import Role, TokenStore
 from servicekit.metrics import standard_collectors
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 from servicekit.pb.emoflux.image.v1 import image_pb2
@@ -66,10 +77,12 @@ def resolve_model(settings: GatewaySettings, path: str) -> Target:
     raise HttpError(404, f"model '{path}' is not served here (served: {served})")
 
 
-def _error_response(status: int, message: str, request_id: str) -> web.Response:
+def _error_response(status: int, message: str, request_id: str, retry_after: float | None = None) -> web.Response:
     headers = {REQUEST_ID_HEADER: request_id}
     if status in RETRYABLE_HTTP:
-        headers["Retry-After"] = "1"
+        headers["Retry-After"] = retry_after_header(retry_after or 1.0)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="emoflux"'
     return web.json_response({"error": message}, status=status, headers=headers)
 
 
@@ -92,7 +105,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = await handler(request)
             response.headers[REQUEST_ID_HEADER] = request_id
         except HttpError as exc:
-            response = _error_response(exc.status, exc.message, request_id)
+            response = _error_response(exc.status, exc.message, request_id, exc.retry_after)
         except web.HTTPRequestEntityTooLarge as exc:
             # aiohttp's text names the limit and the size sent ("Maximum request body size N exceeded, ...").
             response = _error_response(exc.status, f"body: {exc.text}", request_id)
@@ -110,6 +123,27 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.app[SETTINGS_KEY].access_log:
         log.info("%s %s %d %.3fs id=%s", request.method, request.path, response.status, elapsed, request_id)
     return response
+
+
+def _names_generator(request: web.Request) -> bool:
+    model = request.match_info.get("model")
+    if model is None or not request.path.startswith("/models/"):
+        return False
+    name = model.strip("/").partition("/")[0]
+    return name in request.app[SETTINGS_KEY].image_models
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate, authorise and rate-limit the caller before any work (inside :func:`observe`)."""
+    required = required_role(request.method, request.path, _names_generator(request))
+    if required is None:
+        return await handler(request)
+    access = request.app[ACCESS_KEY]
+    identity = access.identify(request.headers.get("Authorization"), request.remote or "")
+    access.authorize(identity, required, f"{request.method} {request.path}")
+    with request.app[LIMITS_KEY].admit(identity.name):
+        return await handler(request)
 
 
 async def post_model(request: web.Request) -> web.StreamResponse:
@@ -208,9 +242,19 @@ async def metrics(request: web.Request) -> web.Response:
 
 def create_app(settings: GatewaySettings, registry: CollectorRegistry | None = None) -> web.Application:
     """Build the application; the upstream channels open on startup and close on cleanup."""
-    app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[observe, guard], client_max_size=settings.max_body_bytes)
     registry = registry if registry is not None else CollectorRegistry()
     app[SETTINGS_KEY] = settings
+    if settings.auth_mode == "off":
+        log.warning("GATEWAY AUTHORISATION IS OFF (--auth-mode off): anyone who reaches it may generate images")
+    app[ACCESS_KEY] = GatewayAccess(
+        enforce=settings.auth_mode == "enforce",
+        tokens=TokenStore(settings.auth_tokens_file),
+        anonymous_role=Role.parse(settings.auth_anonymous_role),
+    )
+    app[LIMITS_KEY] = ClientLimits(
+        settings.rate_limit_per_second, settings.rate_limit_burst, settings.max_in_flight_per_client
+    )
     app[REGISTRY_KEY] = registry
     app[METRICS_KEY] = HttpMetrics(registry)
     standard_collectors(registry)

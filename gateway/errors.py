@@ -42,10 +42,11 @@ def http_status_for(code: grpc.StatusCode) -> int:
 class HttpError(Exception):
     """An error answered with ``status`` and the JSON body ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 class BadRequest(HttpError):

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from gateway.state import ACCESS_KEY
 from servicekit.server import configure_logging
 
 log = logging.getLogger("emoflux.gateway")
@@ -62,6 +63,8 @@ async def serve(settings: GatewaySettings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Token rotation without a restart, as on the gRPC services.
+    loop.add_signal_handler(signal.SIGHUP, gateway.app[ACCESS_KEY].tokens.reload)
     await gateway.start()
     await stop.wait()
     log.info("gateway draining (grace %.1f s)", settings.shutdown_grace_seconds)

@@ -42,6 +42,27 @@ class GatewaySettings(BaseSettings):
     tls_cert: Path | None = setting(None, "PEM client certificate presented to the services (mTLS).")
     tls_key: Path | None = setting(None, "PEM private key of the client certificate.")
     tls_server_name: str | None = setting(None, "Name expected in the services' certificates (overrides the host).")
+    auth_mode: str = setting(
+        "enforce",
+        "enforce: requests need a bearer token with the route's role (health and metrics stay open); "
+        "off: no checks (local demos only; logged as a warning).",
+        choices=("enforce", "off"),
+    )
+    auth_tokens_file: Path | None = setting(
+        None,
+        "File of bearer-token grants, one '<sha256 hex of token> <identity> <role>' per line (the services' format); "
+        "re-read on SIGHUP. Classification and metadata need read, text-to-image needs write.",
+    )
+    auth_anonymous_role: str = setting(
+        "none", "Role of requests without a bearer token.", choices=("none", "read", "write", "admin")
+    )
+    rate_limit_per_second: float = setting(
+        10.0, "Sustained requests per second per client (token identity, or address with auth off); 0 disables."
+    )
+    rate_limit_burst: int = setting(20, "Requests a client may send at once above its sustained rate.")
+    max_in_flight_per_client: int = setting(
+        4, "Requests one client may have in flight at once (beyond: 429); 0 disables."
+    )
     log_level: str = setting("INFO", "Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     access_log: bool = setting(True, "Log one line per HTTP request (method, path, status, duration, request id).")
 
@@ -68,6 +89,12 @@ class GatewaySettings(BaseSettings):
         for name in (*self.emotion_models, *self.image_models):
             if not name or "/" in name:
                 raise SystemExit(f"model names must be non-empty and contain no '/', got {name!r}")
+        if self.auth_tokens_file is not None and not self.auth_tokens_file.is_file():
+            raise SystemExit(f"auth_tokens_file {self.auth_tokens_file} is not a readable file")
+        if self.rate_limit_per_second < 0 or self.max_in_flight_per_client < 0:
+            raise SystemExit("rate_limit_per_second and max_in_flight_per_client must be >= 0")
+        if self.rate_limit_burst < 1:
+            raise SystemExit(f"rate_limit_burst must be >= 1, got {self.rate_limit_burst}")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise SystemExit("tls_cert and tls_key must be given together")
         if self.tls_cert is not None and self.tls_ca is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from gateway.access import ClientLimits, GatewayAccess
 from gateway.metrics import HttpMetrics
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
@@ -13,6 +14,8 @@ SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
 UPSTREAMS_KEY = web.AppKey("upstreams", Upstreams)
 METRICS_KEY = web.AppKey("metrics", HttpMetrics)
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
+ACCESS_KEY = web.AppKey("access", GatewayAccess)
+LIMITS_KEY = web.AppKey("limits", ClientLimits)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 
 

@@ -155,7 +155,11 @@ class ImageComponent:
 
     def registrations(self) -> Sequence[ServicerRegistration]:
         """The ImageService."""
-        return [ServicerRegistration(SERVICE_NAME, image_pb2_grpc.add_ImageServiceServicer_to_server, self.servicer)]
+        return [
+            ServicerRegistration(
+                SERVICE_NAME, image_pb2_grpc.add_ImageServiceServicer_to_server, self.servicer, ImageServicer.ACCESS
+            )
+        ]
 
     def variants_to_load(self) -> list[str]:
         """The default variant first, then the extra ones, without repeats."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import grpc
 
@@ -12,6 +13,7 @@ from image_service.jobs import EncodedImage, GenerationResult, ImageFormat, Queu
 from image_service.runtime import GenerationRuntime
 from image_service.validation import RequestOptions, validate_preview_size
 from image_service.variants import Capability, VariantSpec, WeightsOrigin, known_names
+from servicekit.auth import AccessPolicy, Role
 from servicekit.errors import ServiceError, status_for
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 
@@ -143,6 +145,8 @@ def _deadline(context: grpc.aio.ServicerContext) -> float | None:
 
 class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
     """Implements emoflux.image.v1.ImageService on a :class:`GenerationRuntime`."""
+
+    ACCESS: ClassVar[AccessPolicy] = {"Generate": Role.READ, "GenerateStream": Role.READ, "ListVariants": Role.READ}
 
     def __init__(self, runtime: GenerationRuntime, default_variant: str, configured_backend: str) -> None:
         self.runtime = runtime

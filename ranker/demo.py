@@ -230,12 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The embedded bundle ships an int8 copy too: loading it lets the int8-agreement probe run.
     emotion = Service("emotion", "emotion_service", "emoflux.emotion.v1.EmotionService", extra=EMOTION_EXTRA)
     image = Service("image", "image_service", "emoflux.image.v1.ImageService")
-    ranker = Service(
-        "ranker",
-        "ranker",
-        "emoflux.ranker.v1.RankerService",
-        extra=["--emotion-addresses", emotion.address, "--image-addresses", image.address, "--db-path", str(db_path)],
-    )
+    upstreams = ["--emotion-addresses", emotion.address, "--image-addresses", image.address]
+    # A local demo on loopback: authorisation off (the ranker logs it loudly) so the round needs no token.
+    ranker_flags = [*upstreams, "--db-path", str(db_path), "--auth-mode", "off"]
+    ranker = Service("ranker", "ranker", "emoflux.ranker.v1.RankerService", extra=ranker_flags)
     services = [emotion, image, ranker]
     missing = [s for s in services if not s.available()]
     for service in missing:

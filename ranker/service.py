@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 from prometheus_client import CollectorRegistry
@@ -20,6 +20,7 @@ from ranker.probes import ProbeContext, ProbeSettings
 from ranker.scoring import ScoringPolicy, load_policy
 from ranker.settings import RankerSettings
 from ranker.wire import card_pb, comparison_pb, evidence_pb, leaderboard_pb, score_pb, submitted_records
+from servicekit.auth import AccessPolicy, Role
 from servicekit.errors import InvalidInput, NotReady
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from servicekit.server import ServicerRegistration
@@ -65,7 +66,11 @@ class RankerComponent:
 
     def registrations(self) -> Sequence[ServicerRegistration]:
         """The RankerService."""
-        return [ServicerRegistration(SERVICE_NAME, ranker_pb2_grpc.add_RankerServiceServicer_to_server, self.servicer)]
+        return [
+            ServicerRegistration(
+                SERVICE_NAME, ranker_pb2_grpc.add_RankerServiceServicer_to_server, self.servicer, RankerServicer.ACCESS
+            )
+        ]
 
     async def start(self) -> None:
         """Open the store (running migrations), connect the clients, publish the initial scores."""
@@ -116,6 +121,17 @@ class RankerComponent:
 
 class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[misc]
     """Translates RankerService calls to the ranker core."""
+
+    # Writes change what every score is computed from: they need a granted identity.
+    ACCESS: ClassVar[AccessPolicy] = {
+        "ListModels": Role.READ,
+        "GetModel": Role.READ,
+        "GetScore": Role.READ,
+        "Compare": Role.READ,
+        "Leaderboard": Role.READ,
+        "Evaluate": Role.WRITE,
+        "SubmitEvidence": Role.WRITE,
+    }
 
     def __init__(self, component: RankerComponent) -> None:
         self._c = component

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -64,14 +65,57 @@ def target_for(addresses: str | Sequence[str]) -> str:
     return f"{scheme}:{','.join(addresses)}"
 
 
+class _BearerHeader:
+    """Adds ``authorization: Bearer <token>`` to a call's metadata (see :mod:`servicekit.auth`)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()), self._header)
+        return grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+
+# grpc.aio files an interceptor under the first call kind it implements, so each kind needs its own class.
+class _UnaryUnaryBearer(_BearerHeader, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class _UnaryStreamBearer(_BearerHeader, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class _StreamUnaryBearer(_BearerHeader, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+class _StreamStreamBearer(_BearerHeader, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+def bearer_interceptors(token: str) -> list[_BearerHeader]:
+    """Client interceptors that send ``token`` as a bearer token on calls of every kind."""
+    return [kind(token) for kind in (_UnaryUnaryBearer, _UnaryStreamBearer, _StreamUnaryBearer, _StreamStreamBearer)]
+
+
 def open_channel(
     addresses: str | Sequence[str],
     *,
     tls: ClientTLS | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     retry: bool = True,
+    token: str | None = None,
 ) -> grpc.aio.Channel:
-    """An asyncio channel balanced round-robin across ``addresses`` (a list or a comma-separated string)."""
+    """An asyncio channel balanced round-robin across ``addresses`` (a list or a comma-separated string).
+
+    ``token`` is sent as a bearer token on every call (use TLS for anything but loopback).
+    """
     options: list[tuple[str, str | int]] = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
@@ -81,9 +125,10 @@ def open_channel(
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
     target = target_for(addresses)
+    interceptors = bearer_interceptors(token) if token else None
     if tls is None:
-        return grpc.aio.insecure_channel(target, options=options)
-    return grpc.aio.secure_channel(target, tls.credentials(), options=options)
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(target, tls.credentials(), options=options, interceptors=interceptors)
 
 
 async def is_serving(channel: grpc.aio.Channel, service: str = "", timeout: float = 2.0) -> bool:

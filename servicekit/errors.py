@@ -59,6 +59,18 @@ class FailedPrecondition(ServiceError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class Unauthenticated(ServiceError):
+    """The caller presented no usable credentials for a method that needs them."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(ServiceError):
+    """The caller is known but its role does not allow the method."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     """Map any exception to the status code and message a client should see."""
     if isinstance(exc, ServiceError):

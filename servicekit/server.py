@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from servicekit.auth import AccessPolicy, AuthInterceptor, Authorizer, Role, TokenStore, certificate_roles
 from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
 from servicekit.metrics import MetricsServer, RpcMetrics, standard_collectors
 from servicekit.pb.inference import POOL as INFERENCE_POOL
@@ -30,11 +31,12 @@ log = logging.getLogger("emoflux.server")
 
 @dataclass(frozen=True)
 class ServicerRegistration:
-    """One gRPC service implementation and how to add it to a server."""
+    """One gRPC service implementation, how to add it to a server, and the role each of its methods needs."""
 
     service_name: str
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: Any
+    access: AccessPolicy
 
 
 class Component(Protocol):
@@ -109,6 +111,40 @@ def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
     ]
 
 
+def undeclared_methods(registration: ServicerRegistration, pool: Any) -> list[str]:
+    """Methods of the registered service (from its descriptor) that have no declared role."""
+    try:
+        service = pool.FindFileContainingSymbol(registration.service_name).services_by_name
+    except KeyError:
+        return []  # generic handlers without a descriptor: the interceptor still fails closed per call
+    descriptor = service.get(registration.service_name.rsplit(".", 1)[-1])
+    if descriptor is None:
+        return []
+    return [m.name for m in descriptor.methods if m.name not in registration.access]
+
+
+def build_authorizer(settings: ServerSettings, registrations: Sequence[ServicerRegistration]) -> Authorizer | None:
+    """The authorizer the settings ask for (None with ``auth_mode off``); refuses incomplete policies."""
+    if settings.auth_mode == "off":
+        log.warning(
+            "AUTHORISATION IS OFF (--auth-mode off): every caller may call every method, writes included; "
+            "use this for local demos only"
+        )
+        return None
+    # The project's own KServe stubs first: tritonclient registers a larger service under the same name.
+    pool = ChainedPool(INFERENCE_POOL, descriptor_pool.Default())
+    for registration in registrations:
+        missing = undeclared_methods(registration, pool)
+        if missing:
+            raise ValueError(f"{registration.service_name}: no access role declared for {', '.join(missing)}")
+    return Authorizer(
+        policies={r.service_name: r.access for r in registrations},
+        tokens=TokenStore(settings.auth_tokens_file),
+        cert_roles=certificate_roles(settings.auth_readers, settings.auth_writers, settings.auth_admins),
+        anonymous_role=Role.parse(settings.auth_anonymous_role),
+    )
+
+
 def server_credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
     """TLS (or mTLS when a client CA is configured) credentials, or None for plaintext."""
     if settings.tls_cert is None or settings.tls_key is None:
@@ -144,6 +180,7 @@ class ServiceHost:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._errors: ErrorMappingInterceptor | None = None
+        self.authorizer: Authorizer | None = None
 
     @property
     def service_names(self) -> list[str]:
@@ -156,8 +193,13 @@ class ServiceHost:
         rpc_metrics = RpcMetrics(self.registry)
         standard_collectors(self.registry)
         self._errors = ErrorMappingInterceptor(access_log=settings.access_log)
+        self.authorizer = build_authorizer(settings, self.component.registrations())
+        # Outermost first: metrics see the final code, the error mapper turns auth refusals into statuses.
+        interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(rpc_metrics), self._errors]
+        if self.authorizer is not None:
+            interceptors.append(AuthInterceptor(self.authorizer))
         server = grpc.aio.server(
-            interceptors=[MetricsInterceptor(rpc_metrics), self._errors],
+            interceptors=interceptors,
             options=server_options(settings),
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
@@ -246,12 +288,18 @@ class ServiceHost:
             self._stopped.set()
             log.info("%s stopped", self.component.name)
 
+    def reload_credentials(self) -> None:
+        """Re-read the bearer-token file (SIGHUP): grants and revocations apply to the next call."""
+        if self.authorizer is not None:
+            self.authorizer.tokens.reload()
+
     async def serve_forever(self) -> int:
         """Start, serve until SIGTERM/SIGINT (or a start-up failure), drain; return an exit code."""
         loop = asyncio.get_running_loop()
         stop_requested = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop_requested.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_credentials)
         await self.start()
         waiter = asyncio.create_task(stop_requested.wait())
         failed = asyncio.create_task(self._stopped.wait())

@@ -172,6 +172,22 @@ class ServerSettings(BaseSettings):
     tls_cert: Path | None = setting(None, "PEM server certificate chain; enables TLS together with --tls-key.")
     tls_key: Path | None = setting(None, "PEM private key of the server certificate.")
     tls_client_ca: Path | None = setting(None, "PEM CA bundle; when set, clients must present a certificate (mTLS).")
+    auth_mode: str = setting(
+        "enforce",
+        "enforce: every method needs its declared role (reads open by default, writes need a granted identity); "
+        "off: no checks at all (local demos only; logged as a warning).",
+        choices=("enforce", "off"),
+    )
+    auth_tokens_file: Path | None = setting(
+        None,
+        "File of bearer-token grants, one '<sha256 hex of token> <identity> <role>' per line; re-read on SIGHUP.",
+    )
+    auth_anonymous_role: str = setting(
+        "read", "Role of callers without a token or client certificate.", choices=("none", "read", "write", "admin")
+    )
+    auth_readers: tuple[str, ...] = setting((), "mTLS client-certificate names (CN or SAN) granted the read role.")
+    auth_writers: tuple[str, ...] = setting((), "mTLS client-certificate names (CN or SAN) granted the write role.")
+    auth_admins: tuple[str, ...] = setting((), "mTLS client-certificate names (CN or SAN) granted the admin role.")
     log_level: str = setting("INFO", "Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     access_log: bool = setting(True, "Log one line per RPC (method, code, duration, request id).")
 
@@ -189,5 +205,9 @@ class ServerSettings(BaseSettings):
             raise SystemExit(f"max_message_bytes must be >= 1024, got {self.max_message_bytes}")
         if self.drain_delay_seconds < 0:
             raise SystemExit(f"drain_delay_seconds must be >= 0, got {self.drain_delay_seconds}")
+        if self.auth_tokens_file is not None and not self.auth_tokens_file.is_file():
+            raise SystemExit(f"auth_tokens_file {self.auth_tokens_file} is not a readable file")
+        if (self.auth_readers or self.auth_writers or self.auth_admins) and self.tls_client_ca is None:
+            raise SystemExit("auth_readers/auth_writers/auth_admins name client certificates: they need tls_client_ca")
         if self.grace_seconds < 0:
             raise SystemExit(f"grace_seconds must be >= 0, got {self.grace_seconds}")

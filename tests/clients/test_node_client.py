@@ -21,7 +21,7 @@ import pytest
 
 from servicekit.channels import service_config
 from tests.gateway.services import emotion_server, image_server, ranker_server, require_services
-from tests.servicekit.test_tls import _issue, _key, _write
+from tests.servicekit.pki import _issue, _key, _write
 
 NODE_CLIENT = Path(__file__).resolve().parents[2] / "clients" / "node"
 

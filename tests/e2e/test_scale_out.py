@@ -23,6 +23,7 @@ CLASSIFY_PER_ROUND = LOAD_REQUESTS + 1
 RANKER_FLAGS = [
     "--load-requests", str(LOAD_REQUESTS), "--load-rate-per-second", str(LOAD_RATE),
     "--p99-bound-seconds", "5", "--rpc-timeout-seconds", "10", "--probe-timeout-seconds", "60",
+    "--auth-mode", "off",  # a local round on loopback, as `make demo` runs it
 ]  # fmt: skip
 
 

@@ -17,6 +17,8 @@ import grpc
 import pytest
 
 from ranker.evidence import EvidenceStore, Source
+from servicekit.auth import hash_token, new_token
+from servicekit.channels import open_channel
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from tests.e2e.procs import Launcher, dead_address
 
@@ -24,6 +26,7 @@ MODEL = "emotion-tiny"
 PER_BATCH = 25
 WRITERS = 6
 KILL_AFTER_ACKS = 30
+WRITER_TOKEN = new_token()
 
 
 def batch(writer: int, number: int) -> ranker_pb2.SubmitEvidenceRequest:
@@ -67,7 +70,7 @@ async def submit_until_killed(address: str, kill: asyncio.Event) -> tuple[set[st
                 kill.set()
             number += 1
 
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_channel(address, retry=False, token=WRITER_TOKEN) as channel:
         stub = ranker_pb2_grpc.RankerServiceStub(channel)
         await asyncio.wait_for(asyncio.gather(*(writer(i, stub) for i in range(WRITERS))), 60)
     return acknowledged, failed
@@ -76,7 +79,10 @@ async def submit_until_killed(address: str, kill: asyncio.Event) -> tuple[set[st
 @pytest.mark.timeout(120)
 async def test_kill_9_loses_no_acknowledged_evidence(launcher: Launcher, tmp_path: Path) -> None:
     db_path = tmp_path / "evidence.sqlite3"
-    first = launcher.ranker(db_path, dead_address(), dead_address(), name="ranker-1")
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"{hash_token(WRITER_TOKEN)} kill9-writer write\n")
+    auth = ["--auth-tokens-file", str(tokens)]
+    first = launcher.ranker(db_path, dead_address(), dead_address(), name="ranker-1", extra=auth)
     await launcher.serving(first)
 
     kill = asyncio.Event()

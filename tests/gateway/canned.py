@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 from PIL import Image
 
+from emotion_service.service import EmotionService
+from image_service.service import ImageServicer
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 from servicekit.server import ServicerRegistration
@@ -100,9 +102,13 @@ class CannedComponent:
                 "emoflux.emotion.v1.EmotionService",
                 emotion_pb2_grpc.add_EmotionServiceServicer_to_server,
                 self.servicers,
+                EmotionService.ACCESS,
             ),
             ServicerRegistration(
-                "emoflux.image.v1.ImageService", image_pb2_grpc.add_ImageServiceServicer_to_server, self.servicers
+                "emoflux.image.v1.ImageService",
+                image_pb2_grpc.add_ImageServiceServicer_to_server,
+                self.servicers,
+                ImageServicer.ACCESS,
             ),
         ]
 

@@ -12,6 +12,7 @@ from gateway.settings import GatewaySettings
 from servicekit.server import ServiceHost
 from servicekit.settings import ServerSettings
 from tests.gateway.canned import CannedComponent, CannedServicers
+from tests.gateway.services import OPEN_ACCESS
 
 
 @dataclass
@@ -49,6 +50,7 @@ async def canned() -> AsyncIterator[CannedStack]:
     await host.wait_ready(10)
     address = f"127.0.0.1:{host.port}"
     settings = GatewaySettings(
+        **OPEN_ACCESS,
         port=0,
         emotion_addresses=address,
         image_addresses=address,

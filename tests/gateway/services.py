@@ -20,6 +20,8 @@ from servicekit.server import ServiceHost
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_MODELS = REPO / "build" / "models" / "image"
+# Gateway settings for tests about something other than access (tokens and limits: test_gateway_access.py).
+OPEN_ACCESS: dict[str, object] = {"auth_mode": "off", "rate_limit_per_second": 0.0, "max_in_flight_per_client": 0}
 
 
 def require_services(*modules: str) -> None:
@@ -82,6 +84,8 @@ async def ranker_server(emotion: str, image: str, db_path: Path) -> AsyncIterato
         db_path=db_path,
         bootstrap_samples=200,
         grace_seconds=1.0,
+        # The polyglot clients run a local round as `make demo` does (authorisation: tests/servicekit/test_auth.py).
+        auth_mode="off",
     )
     settings.validate()
     registry = CollectorRegistry()

@@ -17,7 +17,7 @@ from PIL import Image
 from gateway.main import Gateway
 from gateway.settings import GatewaySettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
-from tests.gateway.services import emotion_server, require_services
+from tests.gateway.services import OPEN_ACCESS, emotion_server, require_services
 
 # One set of servers for the module: loading the models is most of the cost.
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -28,7 +28,7 @@ async def stack() -> AsyncIterator[tuple[Gateway, str]]:
     require_services("emotion_service")
     async with emotion_server() as emotion:
         address = f"127.0.0.1:{emotion.port}"
-        gateway = Gateway(GatewaySettings(port=0, emotion_addresses=address, access_log=False))
+        gateway = Gateway(GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=address, access_log=False))
         await gateway.start()
         try:
             yield gateway, address

@@ -18,6 +18,7 @@ from gateway.main import Gateway
 from gateway.settings import GatewaySettings
 from servicekit import errors
 from tests.gateway.conftest import CannedStack, png
+from tests.gateway.services import OPEN_ACCESS
 
 
 async def _post_json_error(url: str, **kwargs: object) -> tuple[int, str, dict[str, str]]:
@@ -121,7 +122,11 @@ async def test_client_disconnect_cancels_the_grpc_call(canned: CannedStack) -> N
 async def test_unreachable_upstream_on_start_does_not_block(unused_tcp_port: int) -> None:
     gateway = Gateway(
         GatewaySettings(
-            port=0, emotion_addresses=f"127.0.0.1:{unused_tcp_port}", classify_timeout_seconds=1.0, access_log=False
+            **OPEN_ACCESS,
+            port=0,
+            emotion_addresses=f"127.0.0.1:{unused_tcp_port}",
+            classify_timeout_seconds=1.0,
+            access_log=False,
         )
     )
     await gateway.start()

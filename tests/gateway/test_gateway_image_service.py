@@ -19,7 +19,7 @@ from PIL import Image
 
 from gateway.main import Gateway
 from gateway.settings import GatewaySettings
-from tests.gateway.services import emotion_server, image_server, require_services
+from tests.gateway.services import OPEN_ACCESS, emotion_server, image_server, require_services
 
 # One set of servers for the module: loading the models is most of the cost.
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -30,6 +30,7 @@ async def url() -> AsyncIterator[str]:
     require_services("image_service", "emotion_service")
     async with image_server() as image, emotion_server() as emotion:
         settings = GatewaySettings(
+            **OPEN_ACCESS,
             port=0,
             image_addresses=f"127.0.0.1:{image.port}",
             emotion_addresses=f"127.0.0.1:{emotion.port}",

@@ -21,7 +21,7 @@ from tritonclient.utils import InferenceServerException
 
 from gateway.main import Gateway
 from gateway.settings import GatewaySettings
-from tests.gateway.services import emotion_server, require_services
+from tests.gateway.services import OPEN_ACCESS, emotion_server, require_services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -43,7 +43,9 @@ async def stack() -> AsyncIterator[Stack]:
     require_services("emotion_service")
     async with emotion_server() as emotion:
         address = f"127.0.0.1:{emotion.port}"
-        gateway = Gateway(GatewaySettings(port=0, emotion_addresses=address, access_log=False, max_body_bytes=MAX_BODY))
+        gateway = Gateway(
+            GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=address, access_log=False, max_body_bytes=MAX_BODY)
+        )
         await gateway.start()
         try:
             yield Stack(gateway, address)
@@ -264,7 +266,7 @@ def _is_live(address: str) -> bool:
 
 
 async def test_an_unreachable_emotion_service_is_503_and_not_live() -> None:
-    gateway = Gateway(GatewaySettings(port=0, emotion_addresses="127.0.0.1:1", access_log=False))
+    gateway = Gateway(GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses="127.0.0.1:1", access_log=False))
     await gateway.start()
     try:
         live = await asyncio.to_thread(_is_live, f"127.0.0.1:{gateway.port}")

@@ -11,7 +11,7 @@ import pytest
 from gateway.main import Gateway
 from gateway.settings import GatewaySettings
 from gateway.state import REGISTRY_KEY
-from tests.gateway.services import REPO, emotion_server, require_services
+from tests.gateway.services import OPEN_ACCESS, REPO, emotion_server, require_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -30,7 +30,9 @@ def perf_analyzer() -> str:
 async def test_perf_analyzer_drives_the_http_endpoint(perf_analyzer: str) -> None:
     require_services("emotion_service")
     async with emotion_server() as emotion:
-        gateway = Gateway(GatewaySettings(port=0, emotion_addresses=f"127.0.0.1:{emotion.port}", access_log=False))
+        gateway = Gateway(
+            GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=f"127.0.0.1:{emotion.port}", access_log=False)
+        )
         await gateway.start()
         try:
             argv = [

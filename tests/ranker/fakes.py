@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image
 
 import synthfaces
+from emotion_service.service import EmotionService
+from image_service.service import ImageServicer
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 from servicekit.server import ServicerRegistration
@@ -302,12 +304,16 @@ class FakeComponent:
                     "emoflux.emotion.v1.EmotionService",
                     emotion_pb2_grpc.add_EmotionServiceServicer_to_server,
                     self.emotion,
+                    EmotionService.ACCESS,
                 )
             )
         if self.image is not None:
             out.append(
                 ServicerRegistration(
-                    "emoflux.image.v1.ImageService", image_pb2_grpc.add_ImageServiceServicer_to_server, self.image
+                    "emoflux.image.v1.ImageService",
+                    image_pb2_grpc.add_ImageServiceServicer_to_server,
+                    self.image,
+                    ImageServicer.ACCESS,
                 )
             )
         return out

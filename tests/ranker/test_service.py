@@ -15,9 +15,13 @@ from prometheus_client import CollectorRegistry
 
 from ranker.service import RankerComponent
 from ranker.settings import RankerSettings
+from servicekit.auth import hash_token, new_token
+from servicekit.channels import open_channel
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from servicekit.server import ServiceHost
 from tests.ranker.conftest import StartFakes, dead_address
+
+WRITER_TOKEN = new_token()
 
 StartRanker = Callable[..., Awaitable[tuple[ServiceHost, ranker_pb2_grpc.RankerServiceStub]]]
 
@@ -25,6 +29,9 @@ StartRanker = Callable[..., Awaitable[tuple[ServiceHost, ranker_pb2_grpc.RankerS
 @pytest.fixture
 async def start_ranker(tmp_path: Path) -> AsyncIterator[StartRanker]:
     started: list[tuple[ServiceHost, grpc.aio.Channel]] = []
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"{hash_token(WRITER_TOKEN)} ranker-tests write\n")
 
     async def start(emotion: str, image: str) -> tuple[ServiceHost, ranker_pb2_grpc.RankerServiceStub]:
         settings = RankerSettings(
@@ -41,12 +48,13 @@ async def start_ranker(tmp_path: Path) -> AsyncIterator[StartRanker]:
             load_rate_per_second=40.0,
             rpc_timeout_seconds=5.0,
             probe_timeout_seconds=20.0,
+            auth_tokens_file=tokens,
         )
         registry = CollectorRegistry()
         host = ServiceHost(settings, RankerComponent(settings, registry), registry)
         await host.start()
         await host.wait_ready(30)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{host.port}")
+        channel = open_channel(f"127.0.0.1:{host.port}", retry=False, token=WRITER_TOKEN)
         started.append((host, channel))
         return host, ranker_pb2_grpc.RankerServiceStub(channel)
 
@@ -185,6 +193,22 @@ async def test_submit_evidence_validates_and_is_all_or_nothing(start_ranker: Sta
     assert after.evidence_summary.submitted_count == 2
     new = (await stub.GetScore(ranker_pb2.GetScoreRequest(model_id="emotion-tiny"), timeout=10)).score.score
     assert new > old
+
+
+async def test_anonymous_and_read_only_callers_cannot_write_evidence(start_ranker: StartRanker, tmp_path: Path) -> None:
+    host, _ = await start_ranker(dead_address(), dead_address())
+    address = f"127.0.0.1:{host.port}"
+    request = ranker_pb2.SubmitEvidenceRequest(evidence=[_evidence()])
+    async with open_channel(address, retry=False) as anonymous:
+        stub = ranker_pb2_grpc.RankerServiceStub(anonymous)
+        error = await _error(stub.SubmitEvidence(request, timeout=10))
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "SubmitEvidence needs the write role" in (error.details() or "")
+        error = await _error(_events(stub, model_ids=["emotion-tiny"]))
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        # Reads stay open, and the refused write stored nothing.
+        card = (await stub.GetModel(ranker_pb2.GetModelRequest(model_id="emotion-tiny"), timeout=10)).model
+        assert card.evidence_summary.submitted_count == 0
 
 
 async def _events(stub: ranker_pb2_grpc.RankerServiceStub, **fields: object) -> list[ranker_pb2.EvaluateResponse]:

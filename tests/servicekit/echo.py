@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from servicekit import errors
+from servicekit.auth import Role
 from servicekit.server import ServicerRegistration
 
 SERVICE = "emoflux.test.v1.EchoService"
+# Write echoes like Echo but needs the write role: authorisation tests call it.
+ACCESS = {"Echo": Role.READ, "Fail": Role.READ, "Slow": Role.READ, "Stream": Role.READ, "Write": Role.WRITE}
 
 _ERRORS: dict[bytes, Exception] = {
     b"invalid": errors.InvalidInput("images[0]: 5000x5000 pixels exceeds max_pixels_per_image 4194304"),
@@ -22,7 +25,7 @@ _ERRORS: dict[bytes, Exception] = {
 
 
 class EchoComponent:
-    """Echo / Fail / Slow / Stream methods; start() can be held to observe NOT_SERVING."""
+    """Echo / Write / Fail / Slow / Stream methods; start() can be held to observe NOT_SERVING."""
 
     name = "echo"
 
@@ -50,12 +53,15 @@ class EchoComponent:
     def registrations(self) -> Sequence[ServicerRegistration]:
         handlers = {
             "Echo": grpc.unary_unary_rpc_method_handler(self._echo),
+            "Write": grpc.unary_unary_rpc_method_handler(self._echo),
             "Fail": grpc.unary_unary_rpc_method_handler(self._fail),
             "Slow": grpc.unary_unary_rpc_method_handler(self._slow),
             "Stream": grpc.unary_stream_rpc_method_handler(self._stream),
         }
         generic = grpc.method_handlers_generic_handler(SERVICE, handlers)
-        return [ServicerRegistration(SERVICE, lambda _s, server: server.add_generic_rpc_handlers((generic,)), self)]
+        return [
+            ServicerRegistration(SERVICE, lambda _s, server: server.add_generic_rpc_handlers((generic,)), self, ACCESS)
+        ]
 
     async def start(self) -> None:
         await self.release_start.wait()
