@@ -30,6 +30,7 @@ from gateway.errors import RETRYABLE_HTTP, HttpError, from_rpc_error
 from gateway.metrics import HttpMetrics
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
+from servicekit import tracing
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
@@ -87,7 +88,10 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics.in_flight.inc()
     try:
         try:
-            response = await handler(request)
+            with tracing.server_span(f"{request.method} {route}", request.headers) as span:
+                response = await handler(request)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", response.status)
             response.headers[REQUEST_ID_HEADER] = request_id
         except HttpError as exc:
             response = _error_response(exc.status, exc.message, request_id)

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from servicekit import tracing
 from servicekit.server import configure_logging
 
 log = logging.getLogger("emoflux.gateway")
@@ -73,4 +74,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m gateway``."""
     settings = GatewaySettings.load(argv)
     configure_logging(settings.log_level)
+    tracing.configure(tracing.service_name(settings), settings.trace_exporter, settings.trace_otlp_endpoint)
     return asyncio.run(serve(settings))

@@ -42,6 +42,12 @@ class GatewaySettings(BaseSettings):
     tls_cert: Path | None = setting(None, "PEM client certificate presented to the services (mTLS).")
     tls_key: Path | None = setting(None, "PEM private key of the client certificate.")
     tls_server_name: str | None = setting(None, "Name expected in the services' certificates (overrides the host).")
+    trace_exporter: str = setting(
+        "none",
+        "OpenTelemetry traces: none (off, no cost), otlp (to --trace-otlp-endpoint) or console (JSON lines on stdout).",
+        choices=("none", "otlp", "console"),
+    )
+    trace_otlp_endpoint: str = setting("http://127.0.0.1:4317", "OTLP/gRPC collector receiving the spans.")
     log_level: str = setting("INFO", "Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     access_log: bool = setting(True, "Log one line per HTTP request (method, path, status, duration, request id).")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from servicekit import tracing
+
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 # Retry only what is safe to retry: the server was unreachable or refused before doing work.
@@ -81,9 +83,11 @@ def open_channel(
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
     target = target_for(addresses)
+    # Only when this process traces: interceptors cost every call something, and off must be free.
+    interceptors = tracing.client_interceptors() if tracing.enabled() else None
     if tls is None:
-        return grpc.aio.insecure_channel(target, options=options)
-    return grpc.aio.secure_channel(target, tls.credentials(), options=options)
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(target, tls.credentials(), options=options, interceptors=interceptors)
 
 
 async def is_serving(channel: grpc.aio.Channel, service: str = "", timeout: float = 2.0) -> bool:

@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from servicekit import tracing
 from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
 from servicekit.metrics import MetricsServer, RpcMetrics
 from servicekit.pb.inference import POOL as INFERENCE_POOL
@@ -155,8 +156,12 @@ class ServiceHost:
         settings = self.settings
         rpc_metrics = RpcMetrics(self.registry)
         self._errors = ErrorMappingInterceptor(access_log=settings.access_log)
+        # Outermost first: the trace span covers the whole call, metrics see the final (mapped) code.
+        interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(rpc_metrics), self._errors]
+        if tracing.enabled():
+            interceptors.insert(0, tracing.TracingInterceptor())
         server = grpc.aio.server(
-            interceptors=[MetricsInterceptor(rpc_metrics), self._errors],
+            interceptors=interceptors,
             options=server_options(settings),
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
@@ -272,6 +277,7 @@ def configure_logging(level: str) -> None:
 def run_service(settings: ServerSettings, build: Callable[[ServerSettings, CollectorRegistry], Component]) -> int:
     """Entry point used by each service's ``__main__``: build the component and serve it until stopped."""
     configure_logging(settings.log_level)
+    tracing.configure(tracing.service_name(settings), settings.trace_exporter, settings.trace_otlp_endpoint)
     registry = CollectorRegistry()
 
     async def main() -> int:

@@ -155,6 +155,12 @@ class ServerSettings(BaseSettings):
     tls_cert: Path | None = setting(None, "PEM server certificate chain; enables TLS together with --tls-key.")
     tls_key: Path | None = setting(None, "PEM private key of the server certificate.")
     tls_client_ca: Path | None = setting(None, "PEM CA bundle; when set, clients must present a certificate (mTLS).")
+    trace_exporter: str = setting(
+        "none",
+        "OpenTelemetry traces: none (off, no cost), otlp (to --trace-otlp-endpoint) or console (JSON lines on stdout).",
+        choices=("none", "otlp", "console"),
+    )
+    trace_otlp_endpoint: str = setting("http://127.0.0.1:4317", "OTLP/gRPC collector receiving the spans.")
     log_level: str = setting("INFO", "Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     access_log: bool = setting(True, "Log one line per RPC (method, code, duration, request id).")
 
