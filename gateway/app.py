@@ -45,6 +45,7 @@ from gateway.state import (
     grpc_metadata,
 )
 from gateway.upstream import Upstreams
+from servicekit import tracing
 from servicekit.auth import Role, TokenStore
 from servicekit.metrics import standard_collectors
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
@@ -102,7 +103,10 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics.in_flight.inc()
     try:
         try:
-            response = await handler(request)
+            with tracing.server_span(f"{request.method} {route}", request.headers) as span:
+                response = await handler(request)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", response.status)
             response.headers[REQUEST_ID_HEADER] = request_id
         except HttpError as exc:
             response = _error_response(exc.status, exc.message, request_id, exc.retry_after)

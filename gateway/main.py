@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.state import ACCESS_KEY
+from servicekit import tracing
 from servicekit.server import configure_logging
 
 log = logging.getLogger("emoflux.gateway")
@@ -76,4 +77,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m gateway``."""
     settings = GatewaySettings.load(argv)
     configure_logging(settings.log_level)
+    tracing.configure(tracing.service_name(settings), settings.trace_exporter, settings.trace_otlp_endpoint)
     return asyncio.run(serve(settings))

@@ -63,6 +63,12 @@ class GatewaySettings(BaseSettings):
     max_in_flight_per_client: int = setting(
         4, "Requests one client may have in flight at once (beyond: 429); 0 disables."
     )
+    trace_exporter: str = setting(
+        "none",
+        "OpenTelemetry traces: none (off, no cost), otlp (to --trace-otlp-endpoint) or console (JSON lines on stdout).",
+        choices=("none", "otlp", "console"),
+    )
+    trace_otlp_endpoint: str = setting("http://127.0.0.1:4317", "OTLP/gRPC collector receiving the spans.")
     log_level: str = setting("INFO", "Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     access_log: bool = setting(True, "Log one line per HTTP request (method, path, status, duration, request id).")
 

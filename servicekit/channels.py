@@ -11,6 +11,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from servicekit import tracing
+
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 # Retry only what is safe to retry: the server was unreachable or refused before doing work.
@@ -125,10 +127,13 @@ def open_channel(
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
     target = target_for(addresses)
-    interceptors = bearer_interceptors(token) if token else None
+    interceptors = bearer_interceptors(token) if token else []
+    # Only when this process traces: interceptors cost every call something, and off must be free.
+    if tracing.enabled():
+        interceptors.extend(tracing.client_interceptors())
     if tls is None:
-        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
-    return grpc.aio.secure_channel(target, tls.credentials(), options=options, interceptors=interceptors)
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors or None)
+    return grpc.aio.secure_channel(target, tls.credentials(), options=options, interceptors=interceptors or None)
 
 
 async def is_serving(channel: grpc.aio.Channel, service: str = "", timeout: float = 2.0) -> bool:

@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from servicekit import tracing
 from servicekit.auth import AccessPolicy, AuthInterceptor, Authorizer, Role, TokenStore, certificate_roles
 from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
 from servicekit.metrics import MetricsServer, RpcMetrics, standard_collectors
@@ -194,10 +195,13 @@ class ServiceHost:
         standard_collectors(self.registry)
         self._errors = ErrorMappingInterceptor(access_log=settings.access_log)
         self.authorizer = build_authorizer(settings, self.component.registrations())
-        # Outermost first: metrics see the final code, the error mapper turns auth refusals into statuses.
+        # Outermost first: the trace span covers the whole call, metrics see the final code, the error
+        # mapper turns auth refusals into statuses.
         interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(rpc_metrics), self._errors]
         if self.authorizer is not None:
             interceptors.append(AuthInterceptor(self.authorizer))
+        if tracing.enabled():
+            interceptors.insert(0, tracing.TracingInterceptor())
         server = grpc.aio.server(
             interceptors=interceptors,
             options=server_options(settings),
@@ -321,6 +325,7 @@ def configure_logging(level: str) -> None:
 def run_service(settings: ServerSettings, build: Callable[[ServerSettings, CollectorRegistry], Component]) -> int:
     """Entry point used by each service's ``__main__``: build the component and serve it until stopped."""
     configure_logging(settings.log_level)
+    tracing.configure(tracing.service_name(settings), settings.trace_exporter, settings.trace_otlp_endpoint)
     registry = CollectorRegistry()
 
     async def main() -> int:

@@ -188,6 +188,12 @@ class ServerSettings(BaseSettings):
     auth_readers: tuple[str, ...] = setting((), "mTLS client-certificate names (CN or SAN) granted the read role.")
     auth_writers: tuple[str, ...] = setting((), "mTLS client-certificate names (CN or SAN) granted the write role.")
     auth_admins: tuple[str, ...] = setting((), "mTLS client-certificate names (CN or SAN) granted the admin role.")
+    trace_exporter: str = setting(
+        "none",
+        "OpenTelemetry traces: none (off, no cost), otlp (to --trace-otlp-endpoint) or console (JSON lines on stdout).",
+        choices=("none", "otlp", "console"),
+    )
+    trace_otlp_endpoint: str = setting("http://127.0.0.1:4317", "OTLP/gRPC collector receiving the spans.")
     log_level: str = setting("INFO", "Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     access_log: bool = setting(True, "Log one line per RPC (method, code, duration, request id).")
 

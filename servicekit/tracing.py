@@ -1,0 +1,196 @@
+"""Distributed tracing with OpenTelemetry: W3C ``traceparent`` over gRPC metadata and HTTP headers.
+
+Off by default, and then free: no interceptor is installed and :func:`span` is a ``nullcontext``, so the
+request path pays nothing. ``--trace-exporter otlp`` (an OTLP/gRPC collector at ``--trace-otlp-endpoint``)
+or ``console`` (one JSON span per line on stdout) turns it on for a process. When on:
+
+* every served RPC is a SERVER span named ``<service>/<method>``, the child of the caller's ``traceparent``;
+* every client call made through :func:`servicekit.channels.open_channel` carries the current context;
+* services add their own spans with :func:`span` (queue wait, batch execution, decode, denoising steps),
+  so one ranker evaluation or one gateway request is one trace across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from servicekit.interceptors import wrap_handler
+
+log = logging.getLogger("emoflux.tracing")
+
+_provider: TracerProvider | None = None
+TRACER_NAME = "emoflux"
+
+
+def enabled() -> bool:
+    """Whether this process records spans."""
+    return _provider is not None
+
+
+def use_provider(provider: TracerProvider | None) -> None:
+    """Record spans with ``provider`` from now on (None turns tracing off); tests pass an in-memory one."""
+    global _provider
+    _provider = provider
+
+
+def service_name(settings: Any) -> str:
+    """``emoflux-<service>`` from a settings class's environment prefix (``EMOTION_`` -> ``emoflux-emotion``)."""
+    return f"emoflux-{type(settings).env_prefix.rstrip('_').lower()}"
+
+
+def configure(service_name: str, exporter: str, otlp_endpoint: str) -> TracerProvider | None:
+    """Set up tracing for a process from its settings; ``exporter`` is ``none``, ``otlp`` or ``console``."""
+    if exporter == "none":
+        use_provider(None)
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if exporter == "console":
+        # One line per span so logs stay greppable; synchronous so a span is written when it ends.
+        console = ConsoleSpanExporter(formatter=lambda s: s.to_json(indent=None) + "\n")
+        provider.add_span_processor(SimpleSpanProcessor(console))
+    elif exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    else:
+        raise ValueError(f"unknown trace exporter {exporter!r}: expected none, otlp or console")
+    use_provider(provider)
+    log.info("tracing on: %s exporter", exporter)
+    return provider
+
+
+def add_exporter(provider: TracerProvider, exporter: SpanExporter) -> None:
+    """Also send ``provider``'s spans to ``exporter`` as they end (tests use an in-memory exporter)."""
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+
+def tracer() -> trace.Tracer:
+    """The project's tracer on the configured provider (a no-op tracer when tracing is off)."""
+    if _provider is None:
+        return trace.NoOpTracer()
+    return _provider.get_tracer(TRACER_NAME)
+
+
+@contextlib.contextmanager
+def span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[trace.Span | None]:
+    """A span around the ``with`` body as a child of the current one; nothing at all when tracing is off."""
+    if _provider is None:
+        yield None
+        return
+    with tracer().start_as_current_span(name, attributes=dict(attributes or {})) as current:
+        yield current
+
+
+def record_span(name: str, start_ns: int, end_ns: int, attributes: Mapping[str, Any] | None = None) -> None:
+    """Record a span that already happened (e.g. time spent in a queue, measured by its owner)."""
+    if _provider is None:
+        return
+    recorded = tracer().start_span(name, start_time=start_ns, attributes=dict(attributes or {}))
+    recorded.end(end_time=end_ns)
+
+
+def inject(carrier: dict[str, str]) -> dict[str, str]:
+    """Write the current context (``traceparent``/``tracestate``) into ``carrier``; returns it."""
+    if _provider is not None:
+        propagate.inject(carrier)
+    return carrier
+
+
+@contextlib.contextmanager
+def server_span(name: str, headers: Mapping[str, str]) -> Iterator[trace.Span | None]:
+    """A SERVER span for one incoming call, the child of the ``traceparent`` in ``headers`` (if any)."""
+    if _provider is None:
+        yield None
+        return
+    parent = propagate.extract(carrier=dict(headers))
+    token = otel_context.attach(parent)
+    try:
+        with tracer().start_as_current_span(name, kind=SpanKind.SERVER) as current:
+            yield current
+    finally:
+        otel_context.detach(token)
+
+
+class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """One SERVER span per RPC, continuing the caller's trace; the final status code goes on the span."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """Wrap the handler so the call runs inside its span."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        headers = {
+            key: value for key, value in (handler_call_details.invocation_metadata or ()) if isinstance(value, str)
+        }
+
+        @asynccontextmanager
+        async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+            with server_span(method.lstrip("/"), headers) as current:
+                assert current is not None
+                current.set_attribute("rpc.system", "grpc")
+                code = grpc.StatusCode.OK
+                try:
+                    yield
+                except BaseException as exc:
+                    # The error mapper has aborted the call with its status by now (or it was cancelled).
+                    set_code = context.code()
+                    code = set_code if isinstance(set_code, grpc.StatusCode) else grpc.StatusCode.CANCELLED
+                    current.set_status(Status(StatusCode.ERROR, f"{code.name}: {exc.__class__.__name__}"))
+                    raise
+                finally:
+                    current.set_attribute("rpc.grpc.status_code", code.value[0])
+
+        return wrap_handler(handler, handler_call_details.method, scope)
+
+
+class _ContextHeader:
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        carrier = inject({})
+        if not carrier:
+            return details
+        metadata = grpc.aio.Metadata(*(details.metadata or ()), *carrier.items())
+        return grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+
+# grpc.aio files an interceptor under the first call kind it implements, so each kind needs its own class.
+class _UnaryUnaryContext(_ContextHeader, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class _UnaryStreamContext(_ContextHeader, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class _StreamUnaryContext(_ContextHeader, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+class _StreamStreamContext(_ContextHeader, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+def client_interceptors() -> list[Any]:
+    """Client interceptors that propagate the current trace context on calls of every kind."""
+    return [kind() for kind in (_UnaryUnaryContext, _UnaryStreamContext, _StreamUnaryContext, _StreamStreamContext)]
