@@ -18,7 +18,7 @@ from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc
 from servicekit.pb.inference import grpc_service_pb2_grpc
 from servicekit.server import ServicerRegistration
-from servicekit.settings import ServerSettings
+from servicekit.settings import ServerSettings, settings_as
 
 KSERVE_SERVICE_NAME = "inference.GRPCInferenceService"
 
@@ -69,6 +69,4 @@ class EmotionComponent:
 
 def build(settings: ServerSettings, registry: CollectorRegistry) -> EmotionComponent:
     """The factory :func:`servicekit.server.run_service` calls."""
-    if not isinstance(settings, EmotionSettings):
-        raise TypeError(f"expected EmotionSettings, got {type(settings).__name__}")
-    return EmotionComponent(settings, registry)
+    return EmotionComponent(settings_as(settings, EmotionSettings), registry)

@@ -23,12 +23,13 @@ from importlib import metadata
 import grpc
 import numpy as np
 
-from emotion_service.runtime import EmotionRuntime, TensorResult, deadline_from
+from emotion_service.runtime import EmotionRuntime, TensorResult
 from emotion_service.streaming import answer_concurrently
-from servicekit.errors import InvalidInput, NotFound, status_for
+from servicekit.errors import InvalidInput, NotFound
 from servicekit.pb.inference import grpc_service_pb2 as kpb
 from servicekit.pb.inference import grpc_service_pb2_grpc as kpb_grpc
 from servicekit.pb.inference import model_config_pb2 as mc
+from servicekit.rpc import call_deadline, in_band_error
 
 log = logging.getLogger("emoflux.emotion.kserve")
 
@@ -284,7 +285,7 @@ class KServeService(kpb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc
             result = await runtime.infer_tensor(
                 pixels,
                 precision=requested_precision(request),
-                deadline=deadline_from(context.time_remaining()),
+                deadline=call_deadline(context),
             )
         return infer_response(request, result, self.model_name)
 
@@ -300,9 +301,7 @@ class KServeService(kpb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc
         try:
             return kpb.ModelStreamInferResponse(infer_response=await self._infer(request, context))
         except Exception as exc:  # reported in-band; the stream goes on
-            code, message = status_for(exc)
-            if code is grpc.StatusCode.INTERNAL:
-                log.exception("stream request %r failed", request.id)
+            code, message = in_band_error(exc, log, f"stream request {request.id!r}")
             return kpb.ModelStreamInferResponse(
                 error_message=f"{code.name}: {message}",
                 infer_response=kpb.ModelInferResponse(model_name=request.model_name, id=request.id),

@@ -308,13 +308,6 @@ def check_precision(precision: str, loaded: Sequence[str]) -> None:
         raise NotFound(f"precision {precision!r} is not loaded on this server; loaded: {', '.join(loaded)}")
 
 
-def deadline_from(time_remaining: float | None) -> float | None:
-    """A ``time.monotonic()`` deadline from gRPC's ``context.time_remaining()`` (None: no deadline)."""
-    if time_remaining is None or not math.isfinite(time_remaining):
-        return None
-    return time.monotonic() + max(0.0, time_remaining)
-
-
 @dataclass(frozen=True)
 class _Prepared:
     index: int

@@ -22,12 +22,13 @@ from emotion_service.runtime import (
     EmotionRuntime,
     ImageInput,
     RawPixels,
-    deadline_from,
 )
 from emotion_service.streaming import answer_concurrently
-from servicekit.errors import InvalidInput, status_for
+from servicekit.errors import InvalidInput
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
+from servicekit.rpc import call_deadline, in_band_error
+from servicekit.wire import weights_origin_to_pb
 
 log = logging.getLogger("emoflux.emotion.service")
 
@@ -35,11 +36,6 @@ SERVICE_NAME = "emoflux.emotion.v1.EmotionService"
 MAX_STREAM_REQUEST_ID_BYTES = 128
 
 _FACE_MODES = {pb.FACE_MODE_UNSPECIFIED: "whole", pb.FACE_MODE_WHOLE: "whole", pb.FACE_MODE_DETECT: "detect"}
-WEIGHTS_ORIGINS = {
-    "random": pb.WEIGHTS_ORIGIN_RANDOM,
-    "synthetic-trained": pb.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED,
-    "pretrained": pb.WEIGHTS_ORIGIN_PRETRAINED,
-}
 
 
 # -- protobuf -> domain ----------------------------------------------------------------------------------
@@ -75,7 +71,7 @@ def classify_response(result: ClassifyResult, runtime: EmotionRuntime) -> pb.Cla
         backend=backend.name,
         execution_provider=backend.execution_provider,
         precision=result.precision,
-        weights_origin=WEIGHTS_ORIGINS.get(bundle.weights_origin, pb.WEIGHTS_ORIGIN_UNSPECIFIED),
+        weights_origin=weights_origin_to_pb(bundle.weights_origin, pb.WeightsOrigin),
         timings=pb.Timings(
             queue_seconds=result.timings.queue_seconds,
             compute_seconds=result.timings.compute_seconds,
@@ -202,7 +198,7 @@ def model_info(runtime: EmotionRuntime) -> pb.GetModelInfoResponse:
         precisions=list(runtime.precisions),
         default_precision=precision,
         provenance=provenance(bundle, precision, backend.name),
-        weights_origin=WEIGHTS_ORIGINS.get(bundle.weights_origin, pb.WEIGHTS_ORIGIN_UNSPECIFIED),
+        weights_origin=weights_origin_to_pb(bundle.weights_origin, pb.WeightsOrigin),
         random_weights=bundle.random_weights,
         quality_domain=bundle.quality_domain or "",
         limits=pb.Limits(
@@ -229,7 +225,7 @@ class EmotionService(pb_grpc.EmotionServiceServicer):  # type: ignore[misc]
         runtime = self.runtime
         with runtime.observe("native"):
             result = await runtime.classify(
-                images_from(request), options_from(request), deadline=deadline_from(context.time_remaining())
+                images_from(request), options_from(request), deadline=call_deadline(context)
             )
         return classify_response(result, runtime)
 
@@ -246,13 +242,11 @@ class EmotionService(pb_grpc.EmotionServiceServicer):  # type: ignore[misc]
                     )
                 request = item.request
                 result = await runtime.classify(
-                    images_from(request), options_from(request), deadline=deadline_from(context.time_remaining())
+                    images_from(request), options_from(request), deadline=call_deadline(context)
                 )
             return pb.ClassifyStreamResponse(request_id=item.request_id, response=classify_response(result, runtime))
         except Exception as exc:  # one item's failure is reported in-band; the stream goes on
-            code, message = status_for(exc)
-            if code is grpc.StatusCode.INTERNAL:
-                log.exception("stream item %r failed", item.request_id)
+            code, message = in_band_error(exc, log, f"stream item {item.request_id!r}")
             error = pb.ClassifyStreamResponse.Error(code=code.value[0], message=message)
             return pb.ClassifyStreamResponse(request_id=item.request_id, error=error)
 

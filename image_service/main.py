@@ -31,7 +31,7 @@ from servicekit.batching import BatchPolicy
 from servicekit.errors import FailedPrecondition
 from servicekit.pb.emoflux.image.v1 import image_pb2_grpc
 from servicekit.server import ServicerRegistration, run_service
-from servicekit.settings import ServerSettings
+from servicekit.settings import ServerSettings, settings_as
 
 log = logging.getLogger("emoflux.image")
 
@@ -184,8 +184,7 @@ class ImageComponent:
 
 def build(settings: ServerSettings, registry: CollectorRegistry) -> ImageComponent:
     """The component for :func:`servicekit.server.run_service`."""
-    assert isinstance(settings, ImageSettings)
-    return ImageComponent(settings, registry)
+    return ImageComponent(settings_as(settings, ImageSettings), registry)
 
 
 def main(argv: list[str] | None = None) -> int:

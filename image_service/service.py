@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -12,8 +11,9 @@ from image_service.jobs import EncodedImage, GenerationResult, ImageFormat, Queu
 from image_service.runtime import GenerationRuntime
 from image_service.validation import RequestOptions, validate_preview_size
 from image_service.variants import Capability, VariantSpec, WeightsOrigin, known_names
-from servicekit.errors import ServiceError, status_for
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
+from servicekit.rpc import call_deadline, in_band_error
+from servicekit.wire import weights_origin_to_pb
 
 log = logging.getLogger("emoflux.image.service")
 
@@ -38,11 +38,6 @@ _CAPABILITY_PB = {
     Capability.FEW_STEP: image_pb2.CAPABILITY_FEW_STEP,
     Capability.IMAGE_TO_IMAGE: image_pb2.CAPABILITY_IMAGE_TO_IMAGE,
     Capability.NEGATIVE_PROMPT: image_pb2.CAPABILITY_NEGATIVE_PROMPT,
-}
-_ORIGIN_PB = {
-    WeightsOrigin.RANDOM.value: image_pb2.WEIGHTS_ORIGIN_RANDOM,
-    WeightsOrigin.SYNTHETIC_TRAINED.value: image_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED,
-    WeightsOrigin.PRETRAINED.value: image_pb2.WEIGHTS_ORIGIN_PRETRAINED,
 }
 
 
@@ -81,7 +76,7 @@ def response_to_pb(result: GenerationResult) -> image_pb2.GenerateResponse:
         images=[image_to_pb(i) for i in result.images],
         variant=params.variant,
         backend=result.backend,
-        weights_origin=_ORIGIN_PB[result.weights_origin],
+        weights_origin=weights_origin_to_pb(result.weights_origin, image_pb2.WeightsOrigin),
         num_inference_steps=params.num_inference_steps,
         guidance_scale=params.guidance_scale,
         prompt_truncated=params.prompt_truncated,
@@ -130,15 +125,10 @@ def variant_to_pb(spec: VariantSpec, *, backend: str, loaded: bool) -> image_pb2
         ),
         backend=backend,
         loaded=loaded,
-        weights_origin=_ORIGIN_PB[spec.weights_origin.value],
+        weights_origin=weights_origin_to_pb(spec.weights_origin.value, image_pb2.WeightsOrigin),
         random_weights=spec.weights_origin is WeightsOrigin.RANDOM,
         quality_domain=spec.quality_domain,
     )
-
-
-def _deadline(context: grpc.aio.ServicerContext) -> float | None:
-    remaining = context.time_remaining()
-    return None if remaining is None else time.monotonic() + max(0.0, remaining)
 
 
 class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
@@ -154,7 +144,7 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
     ) -> image_pb2.GenerateResponse:
         """Validate, queue, wait, return the images."""
         job = await self.runtime.prepare(options_from_pb(request), self.default_variant)
-        result = await self.runtime.generate(job, _deadline(context))
+        result = await self.runtime.generate(job, call_deadline(context))
         return response_to_pb(result)
 
     async def GenerateStream(
@@ -171,7 +161,7 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
         )
         self.runtime.check_capacity(job)  # a full queue is the RPC status, like validation errors
         Event = image_pb2.GenerateStreamResponse
-        events = self.runtime.stream(job, _deadline(context))
+        events = self.runtime.stream(job, call_deadline(context))
         try:
             async for event in events:
                 if isinstance(event, Queued):
@@ -190,9 +180,7 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
                 else:
                     yield Event(completed=Event.Completed(response=response_to_pb(event)))
         except Exception as exc:  # after the first event, failures travel as an Error event
-            code, message = status_for(exc)
-            if not isinstance(exc, ServiceError):
-                log.exception("generation failed")
+            code, message = in_band_error(exc, log, "generation")
             yield Event(error=Event.Error(code=code.value[0], message=message))
         finally:
             await events.aclose()

@@ -174,3 +174,17 @@ class ServerSettings(BaseSettings):
             raise SystemExit(f"drain_delay_seconds must be >= 0, got {self.drain_delay_seconds}")
         if self.grace_seconds < 0:
             raise SystemExit(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+
+
+S = TypeVar("S", bound=ServerSettings)
+
+
+def settings_as(settings: ServerSettings, kind: type[S]) -> S:
+    """``settings`` narrowed to the service's own settings class (what a ``build_component`` receives).
+
+    Raises:
+        TypeError: ``settings`` is another service's settings (a wiring mistake, not a client error).
+    """
+    if not isinstance(settings, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(settings).__name__}")
+    return settings

@@ -19,7 +19,6 @@ from emotion_service.runtime import (
     ImageInput,
     InferenceStats,
     RawPixels,
-    deadline_from,
     labels_above,
     ranked_scores,
     request_timings,
@@ -28,6 +27,7 @@ from emotion_service.runtime import (
 from emotion_service.settings import EmotionSettings
 from emotion_service.streaming import answer_concurrently
 from servicekit.errors import InvalidInput, NotFound, NotReady, Overloaded
+from servicekit.rpc import deadline_from
 from tests.emotion_service.serving import distinct_image, settings_for
 
 LABELS = ("sad", "disgust", "angry", "neutral", "fear", "surprise", "happy")
