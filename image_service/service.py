@@ -159,9 +159,9 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             previews=request.previews,
             preview_size=preview_size,
         )
-        self.runtime.check_capacity(job)  # a full queue is the RPC status, like validation errors
+        reservation = self.runtime.reserve(job)  # a full queue is the RPC status, like validation errors
         Event = image_pb2.GenerateStreamResponse
-        events = self.runtime.stream(job, call_deadline(context))
+        events = self.runtime.stream(job, call_deadline(context), reservation)
         try:
             async for event in events:
                 if isinstance(event, Queued):
@@ -184,6 +184,7 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             yield Event(error=Event.Error(code=code.value[0], message=message))
         finally:
             await events.aclose()
+            reservation.release()  # held until here when the stream ended before the job was queued
 
     async def ListVariants(
         self, request: image_pb2.ListVariantsRequest, context: grpc.aio.ServicerContext
