@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from emotion_service.provenance import BundleProvenance, read_provenance
 from servicekit.errors import FailedPrecondition
 from servicekit.provenance import sha256_file
 
@@ -122,6 +123,8 @@ class Bundle:
     weights_origin: str
     quality_domain: str | None
     manifest: dict[str, Any]
+    """The manifest as read (for tools); serving code reads :attr:`provenance`."""
+    provenance: BundleProvenance
 
     @property
     def num_labels(self) -> int:
@@ -244,4 +247,5 @@ def load_bundle(path: Path, *, verify: bool = True) -> Bundle:
         weights_origin=origin,
         quality_domain=manifest.get("quality_domain"),
         manifest=manifest,
+        provenance=read_provenance(manifest, str(hf_relative) if hf_dir is not None else None),
     )

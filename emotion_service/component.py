@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry
 
 from emotion_service.kserve import KServeService
+from emotion_service.loading import BackendFactory
 from emotion_service.metrics import EmotionMetrics
-from emotion_service.runtime import BackendFactory, EmotionRuntime
+from emotion_service.runtime import EmotionRuntime
 from emotion_service.service import SERVICE_NAME, EmotionService
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc

@@ -23,7 +23,8 @@ from importlib import metadata
 import grpc
 import numpy as np
 
-from emotion_service.runtime import EmotionRuntime, TensorResult
+from emotion_service.domain import TensorResult
+from emotion_service.runtime import EmotionRuntime
 from emotion_service.streaming import answer_concurrently
 from servicekit.errors import InvalidInput, NotFound
 from servicekit.pb.inference import grpc_service_pb2 as kpb
@@ -59,13 +60,15 @@ def check_model(runtime: EmotionRuntime, name: str, version: str) -> None:
         raise NotFound(f"model {name!r} has no version {version!r}; available versions: [{MODEL_VERSION!r}]")
 
 
-def parse_pixels(request: kpb.ModelInferRequest, input_shape: tuple[int, int, int], max_batch_size: int) -> np.ndarray:
-    """The ``pixel_values`` tensor of a ModelInfer request as float32 ``[N, 3, H, W]``.
+def parse_pixels(request: kpb.ModelInferRequest) -> np.ndarray:
+    """The ``pixel_values`` tensor of a ModelInfer request as float32, in the shape the request declares.
+
+    Only the wire form is checked here (name, datatype, data matching the declared shape); whether that
+    shape fits the model is the runtime's one check (:func:`emotion_service.domain.check_tensor_shape`).
 
     Raises:
         InvalidInput: naming the input and what is wrong (name, datatype, shape, byte length, contents).
     """
-    dims = ", ".join(str(d) for d in input_shape)
     if len(request.inputs) != 1:
         raise InvalidInput(f"inputs: expected exactly one input {INPUT_NAME!r}, got {len(request.inputs)}")
     tensor = request.inputs[0]
@@ -74,10 +77,8 @@ def parse_pixels(request: kpb.ModelInferRequest, input_shape: tuple[int, int, in
     if tensor.datatype != DATATYPE:
         raise InvalidInput(f"input {INPUT_NAME!r}: datatype {tensor.datatype!r} is not {DATATYPE}")
     shape = [int(d) for d in tensor.shape]
-    if len(shape) != 4 or tuple(shape[1:]) != input_shape or shape[0] < 1:
-        raise InvalidInput(f"input {INPUT_NAME!r}: shape {shape} does not match [-1, {dims}]")
-    if shape[0] > max_batch_size:
-        raise InvalidInput(f"input {INPUT_NAME!r}: batch size {shape[0]} exceeds max_batch_size {max_batch_size}")
+    if any(d < 0 for d in shape):
+        raise InvalidInput(f"input {INPUT_NAME!r}: shape {shape} has a negative dimension")
     count = math.prod(shape)
     has_contents = tensor.HasField("contents")
     if request.raw_input_contents:
@@ -280,7 +281,7 @@ class KServeService(kpb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc
         runtime = self.runtime
         with runtime.observe("kserve"):
             check_model(runtime, request.model_name, request.model_version)
-            pixels = parse_pixels(request, self._input_shape(), runtime.settings.max_batch_size)
+            pixels = parse_pixels(request)
             check_outputs(request)
             result = await runtime.infer_tensor(
                 pixels,

@@ -7,22 +7,13 @@ On ClassifyStream a failing item becomes that item's ``error`` and the stream ca
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from emotion_service.bundle import Bundle
-from emotion_service.runtime import (
-    ClassifyOptions,
-    ClassifyResult,
-    EmotionRuntime,
-    ImageInput,
-    RawPixels,
-)
+from emotion_service.domain import ClassifyOptions, ClassifyResult, ImageInput, RawPixels
+from emotion_service.provenance import ServedProvenance
+from emotion_service.runtime import EmotionRuntime
 from emotion_service.streaming import answer_concurrently
 from servicekit.errors import InvalidInput
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
@@ -93,85 +84,18 @@ def classify_response(result: ClassifyResult, runtime: EmotionRuntime) -> pb.Cla
     return response
 
 
-def _timestamp(value: Any) -> Timestamp | None:
-    if isinstance(value, int | float):
-        stamp = Timestamp()
-        stamp.FromDatetime(datetime.fromtimestamp(float(value), UTC))
-        return stamp
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        stamp = Timestamp()
-        stamp.FromDatetime(parsed)
-        return stamp
-    return None
-
-
-def _parity(manifest: dict[str, Any], precision: str) -> float:
-    """The recorded max |logit diff| against PyTorch of the served precision (-1 when not measured)."""
-    parity = manifest.get("parity", {})
-    entry = parity.get(precision) if isinstance(parity, dict) else None
-    if isinstance(entry, dict):
-        entry = entry.get("max_abs_logit_diff")
-    return float(entry) if isinstance(entry, int | float) and math.isfinite(entry) else -1.0
-
-
-def source_name(source: Any) -> str:
-    """The manifest's source as one string: ``builtin:<name>``, a hub id (``@commit``) or a local directory."""
-    if isinstance(source, str):
-        return source
-    if not isinstance(source, dict):
-        return ""
-    kind = source.get("kind")
-    if kind == "embedded":
-        return f"builtin:{source.get('name') or source.get('spec')}"
-    if kind == "hub":
-        repo = str(source.get("repo_id") or source.get("spec") or "")
-        return f"{repo}@{source['commit']}" if source.get("commit") else repo
-    return str(source.get("path") or source.get("spec") or "")
-
-
-def exporter_name(manifest: dict[str, Any]) -> str:
-    """The tool that wrote the ONNX files, e.g. ``torch.onnx.export(dynamo) torch 2.13.0``."""
-    exporter = manifest.get("exporter", "")
-    if not isinstance(exporter, dict):
-        return str(exporter)
-    name = str(exporter.get("name", ""))
-    if exporter.get("dynamo"):
-        name += "(dynamo)"
-    versions = manifest.get("versions", {})
-    torch_version = versions.get("torch") if isinstance(versions, dict) else None
-    return f"{name} torch {torch_version}" if torch_version else name
-
-
-def provenance(bundle: Bundle, precision: str, backend_name: str) -> pb.BundleProvenance:
-    """Where the served file came from, read from the bundle manifest."""
-    manifest = bundle.manifest
-    torch = backend_name == "torch"
-    onnx = manifest.get("onnx", {})
-    relative = onnx.get(precision) if isinstance(onnx, dict) else None
-    if torch and bundle.hf_dir is not None:
-        # The torch backend serves the safetensors weights of the Hugging Face directory, not an ONNX file.
-        relative = f"{bundle.hf_dir.name}/model.safetensors"
-    files = manifest.get("files", {})
-    entry = files.get(relative, {}) if isinstance(files, dict) and relative else {}
-    sha256 = str(entry.get("sha256", "")) if isinstance(entry, dict) else ""
-    versions = manifest.get("versions", {})
+def provenance_to_pb(served: ServedProvenance) -> pb.BundleProvenance:
+    """Where the served file came from (read from the bundle manifest when the bundle was loaded)."""
     message = pb.BundleProvenance(
-        source=source_name(manifest.get("source")),
-        sha256=sha256,
-        exporter=exporter_name(manifest),
-        opset=0 if torch else int(manifest.get("opset", 0) or 0),
-        parity_max_abs_diff=-1.0 if torch else _parity(manifest, precision),
-        library_versions={str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+        source=served.source,
+        sha256=served.sha256,
+        exporter=served.exporter,
+        opset=served.opset,
+        parity_max_abs_diff=served.parity_max_abs_diff,
+        library_versions=dict(served.library_versions),
     )
-    created = _timestamp(manifest.get("created_at"))
-    if created is not None:
-        message.created_at.CopyFrom(created)
+    if served.created_at is not None:
+        message.created_at.FromDatetime(served.created_at)
     return message
 
 
@@ -197,7 +121,7 @@ def model_info(runtime: EmotionRuntime) -> pb.GetModelInfoResponse:
         execution_providers=list(backend.providers),
         precisions=list(runtime.precisions),
         default_precision=precision,
-        provenance=provenance(bundle, precision, backend.name),
+        provenance=provenance_to_pb(bundle.provenance.served(precision, backend.name)),
         weights_origin=weights_origin_to_pb(bundle.weights_origin, pb.WeightsOrigin),
         random_weights=bundle.random_weights,
         quality_domain=bundle.quality_domain or "",

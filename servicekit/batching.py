@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from servicekit.errors import DeadlineExceeded, InvalidInput, NotReady, Overloaded
 
@@ -97,6 +97,8 @@ class Reservation:
 
 
 RunBatch = Callable[[list[T]], Sequence[R]] | Callable[[list[T]], Awaitable[Sequence[R]]]
+TimedRunBatch = Callable[[list[T], list[float]], Sequence[R]] | Callable[[list[T], list[float]], Awaitable[Sequence[R]]]
+"""A batch function that also receives each item's queue wait in seconds (``timed=True``)."""
 
 
 class DynamicBatcher(Generic[T, R]):
@@ -104,12 +106,13 @@ class DynamicBatcher(Generic[T, R]):
 
     ``run_batch`` receives a list of items and returns one result per item in the same order. A plain
     function runs on ``executor`` (blocking model code never runs on the event loop); a coroutine
-    function is awaited.
+    function is awaited. With ``timed=True`` it also receives each item's queue wait (enqueue to
+    dispatch, in seconds), so the batcher stays the one clock of queue time.
     """
 
     def __init__(
         self,
-        run_batch: RunBatch[T, R],
+        run_batch: RunBatch[T, R] | TimedRunBatch[T, R],
         policy: BatchPolicy,
         *,
         name: str = "default",
@@ -117,11 +120,13 @@ class DynamicBatcher(Generic[T, R]):
         batch_key: Callable[[T], Hashable] | None = None,
         item_size: Callable[[T], int] | None = None,
         observer: BatchObserver | None = None,
+        timed: bool = False,
     ) -> None:
         self.policy = policy
         self.name = name
         self._run_batch = run_batch
         self._is_async = inspect.iscoroutinefunction(run_batch)
+        self._timed = timed
         self._executor = executor
         self._batch_key = batch_key
         self._item_size = item_size
@@ -387,13 +392,16 @@ class DynamicBatcher(Generic[T, R]):
         started = time.monotonic()
         for pending in batch:
             pending.started = started
+        waits = [started - p.enqueued for p in batch]
         try:
             items = [p.item for p in batch]
+            args: tuple[list[T]] | tuple[list[T], list[float]] = (items, waits) if self._timed else (items,)
+            run = cast(Callable[..., Any], self._run_batch)
             if self._is_async:
-                results = await self._run_batch(items)  # type: ignore[misc]
+                results = await run(*args)
             else:
                 loop = asyncio.get_running_loop()
-                results = await loop.run_in_executor(self._executor, self._run_batch, items)
+                results = await loop.run_in_executor(self._executor, run, *args)
             if len(results) != len(batch):
                 raise RuntimeError(f"run_batch returned {len(results)} results for {len(batch)} items")
             for pending, result in zip(batch, results, strict=True):
@@ -408,12 +416,7 @@ class DynamicBatcher(Generic[T, R]):
             self._slots.release()
             self._wakeup.set()
             if self._observer:
-                self._observer.on_batch(
-                    self.name,
-                    sum(p.size for p in batch),
-                    [p.started - p.enqueued for p in batch],
-                    time.monotonic() - started,
-                )
+                self._observer.on_batch(self.name, sum(p.size for p in batch), waits, time.monotonic() - started)
 
     def _report_depth(self) -> None:
         if self._observer:

@@ -25,7 +25,7 @@ from PIL import Image
 from emotion_service.backends import Backend
 from emotion_service.bundle import Bundle
 from emotion_service.component import EmotionComponent
-from emotion_service.runtime import BackendFactory
+from emotion_service.loading import BackendFactory
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc

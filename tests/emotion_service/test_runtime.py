@@ -11,20 +11,20 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from emotion_service.metrics import EmotionMetrics
-from emotion_service.runtime import (
+from emotion_service.domain import (
     ClassifyOptions,
-    EmotionRuntime,
     FaceScores,
     ImageInput,
-    InferenceStats,
     RawPixels,
     labels_above,
     ranked_scores,
     request_timings,
     validate_options,
 )
+from emotion_service.metrics import EmotionMetrics
+from emotion_service.runtime import EmotionRuntime
 from emotion_service.settings import EmotionSettings
+from emotion_service.statistics import InferenceStats
 from emotion_service.streaming import answer_concurrently
 from servicekit.errors import InvalidInput, NotFound, NotReady, Overloaded
 from servicekit.rpc import deadline_from

@@ -251,3 +251,32 @@ async def test_released_reservation_gives_its_room_back() -> None:
     await batcher.close()
     with pytest.raises(NotReady):
         batcher.reserve(1)
+
+
+async def test_timed_batch_function_gets_the_waits_the_observer_sees() -> None:
+    seen: list[tuple[list[int], list[float]]] = []
+    observed: list[Sequence[float]] = []
+
+    class Observer:
+        def on_queue_depth(self, batcher: str, depth: int) -> None: ...
+        def on_batch(self, batcher: str, size: int, queue_waits: Sequence[float], compute_seconds: float) -> None:
+            observed.append(list(queue_waits))
+
+        def on_drop(self, batcher: str, reason: str) -> None: ...
+        def on_reject(self, batcher: str) -> None: ...
+
+    def run(items: list[int], waits: list[float]) -> list[int]:
+        seen.append((list(items), list(waits)))
+        return [i * 10 for i in items]
+
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        run, BatchPolicy(max_batch_size=4, max_queue_delay_s=0.05), observer=Observer(), timed=True
+    )
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.02)
+    assert await asyncio.gather(first, batcher.submit(2)) == [10, 20]
+    ((items, waits),) = seen
+    assert items == [1, 2]
+    assert observed == [waits]  # one clock: the batch function and the metrics get the same numbers
+    assert waits[0] >= 0.04 and waits[0] > waits[1] >= 0.0  # the first waited for the delay, the second less
+    await batcher.close()
