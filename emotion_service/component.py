@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from emotion_service.kserve import KServeService
+from emotion_service.kserve import KServeServicer
 from emotion_service.loading import BackendFactory
 from emotion_service.metrics import EmotionMetrics
 from emotion_service.runtime import EmotionRuntime
-from emotion_service.service import SERVICE_NAME, EmotionService
+from emotion_service.service import SERVICE_NAME, EmotionServicer
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc
 from servicekit.pb.inference import grpc_service_pb2_grpc
@@ -42,7 +42,7 @@ class EmotionComponent:
         self.runtime = EmotionRuntime(settings, self.metrics, backend_factory=backend_factory)
         registrations = [
             ServicerRegistration(
-                SERVICE_NAME, emotion_pb2_grpc.add_EmotionServiceServicer_to_server, EmotionService(self.runtime)
+                SERVICE_NAME, emotion_pb2_grpc.add_EmotionServiceServicer_to_server, EmotionServicer(self.runtime)
             )
         ]
         if settings.kserve:
@@ -50,7 +50,7 @@ class EmotionComponent:
                 ServicerRegistration(
                     KSERVE_SERVICE_NAME,
                     grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server,
-                    KServeService(self.runtime),
+                    KServeServicer(self.runtime),
                 )
             )
         self._registrations = tuple(registrations)
@@ -68,6 +68,6 @@ class EmotionComponent:
         await self.runtime.close()
 
 
-def build(settings: ServerSettings, registry: CollectorRegistry) -> EmotionComponent:
+def build_component(settings: ServerSettings, registry: CollectorRegistry) -> EmotionComponent:
     """The factory :func:`servicekit.server.run_service` calls."""
     return EmotionComponent(settings_as(settings, EmotionSettings), registry)

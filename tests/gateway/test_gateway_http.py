@@ -11,7 +11,7 @@ from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from PIL import Image
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit import errors
 from tests.gateway.canned import LABELS, scores_for
@@ -199,7 +199,7 @@ async def test_client_disconnect_cancels_the_grpc_call(canned: CannedStack) -> N
 
 
 async def test_unreachable_upstream_on_start_does_not_block(unused_tcp_port: int) -> None:
-    gateway = Gateway(
+    gateway = GatewayComponent(
         GatewaySettings(
             port=0, emotion_addresses=f"127.0.0.1:{unused_tcp_port}", classify_timeout_seconds=1.0, access_log=False
         )

@@ -16,7 +16,7 @@ from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from PIL import Image
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from tests.gateway.services import image_server, require_services
 
@@ -31,7 +31,7 @@ async def url() -> AsyncIterator[str]:
         settings = GatewaySettings(
             port=0, image_addresses=f"127.0.0.1:{image.port}", generate_timeout_seconds=120.0, access_log=False
         )
-        gateway = Gateway(settings)
+        gateway = GatewayComponent(settings)
         await gateway.start()
         try:
             yield gateway.url

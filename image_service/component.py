@@ -30,7 +30,7 @@ from image_service.variants import (
 from servicekit.batching import BatchPolicy
 from servicekit.errors import FailedPrecondition
 from servicekit.pb.emoflux.image.v1 import image_pb2_grpc
-from servicekit.server import ServicerRegistration, run_service
+from servicekit.server import ServicerRegistration
 from servicekit.settings import ServerSettings, settings_as
 
 log = logging.getLogger("emoflux.image")
@@ -182,11 +182,6 @@ class ImageComponent:
         await self.runtime.close()
 
 
-def build(settings: ServerSettings, registry: CollectorRegistry) -> ImageComponent:
+def build_component(settings: ServerSettings, registry: CollectorRegistry) -> ImageComponent:
     """The component for :func:`servicekit.server.run_service`."""
     return ImageComponent(settings_as(settings, ImageSettings), registry)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m image_service``: serve until SIGTERM/SIGINT."""
-    return run_service(ImageSettings.load(argv), build)
