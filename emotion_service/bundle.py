@@ -1,6 +1,6 @@
 """A model bundle on disk: ONNX files per precision, labels, preprocessing and a provenance manifest.
 
-Layout written by :mod:`emotion_service.export`::
+Layout written by :mod:`emotion_service.build.export`::
 
     DIR/manifest.json        what the bundle is (see :func:`load_bundle` for the checked fields)
     DIR/model.fp32.onnx      one ONNX file per exported precision
@@ -185,7 +185,7 @@ def load_bundle(path: Path, *, verify: bool = True) -> Bundle:
     if not manifest_path.is_file():
         raise BundleError(
             f"no model bundle at {path} ({MANIFEST_NAME} missing); build one with "
-            f"`python -m emotion_service.export --source tiny --out {path}`"
+            f"`python -m emotion_service.build.export --source tiny --out {path}`"
         )
     try:
         manifest = json.loads(manifest_path.read_text())

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+from tests.emotion_service.serving import ensure_tiny_bundle
+
+REPO = Path(__file__).resolve().parent.parent
 
 SERVICES = {
     "emotion_service": ("EmotionComponent", ("service.EmotionServicer", "kserve.KServeServicer")),
@@ -36,3 +44,59 @@ def test_converters_follow_the_naming_scheme(package: str) -> None:
     ]
     converters = [name for name in public if name.endswith(("_to_pb", "_from_pb"))]
     assert converters, f"{package}.wire has no <thing>_to_pb / <thing>_from_pb converter"
+
+
+SERVING_MODULES = (
+    "emotion_service.__main__",
+    "emotion_service.component",
+    "image_service.__main__",
+    "image_service.component",
+    "gateway.__main__",
+    "gateway.component",
+)
+BUILD_PACKAGES = ("emotion_service.build", "image_service.build")
+
+_SERVE_WITHOUT_BUILD = """
+import asyncio, importlib, sys
+from pathlib import Path
+from prometheus_client import CollectorRegistry
+for name in sys.argv[2:]:
+    importlib.import_module(name)
+from emotion_service.component import build_component
+from emotion_service.domain import ClassifyOptions, ImageInput, RawPixels
+from emotion_service.settings import EmotionSettings
+
+async def serve_one() -> None:
+    settings = EmotionSettings(bundle=Path(sys.argv[1]), precisions=("fp32", "int8"), port=0, metrics_port=-1)
+    component = build_component(settings, CollectorRegistry())
+    await component.start()
+    try:
+        image = ImageInput(raw=RawPixels(8, 8, bytes(8 * 8 * 3)))
+        await component.runtime.classify([image], ClassifyOptions(face_mode="detect"))
+        await component.runtime.classify([image], ClassifyOptions(precision="int8"))
+    finally:
+        await component.stop()
+
+asyncio.run(serve_one())
+print("\\n".join(sorted(m for m in sys.modules if m.startswith(("emotion_service.build", "image_service.build")))))
+"""
+
+
+def test_serving_loads_no_build_time_code() -> None:
+    """Importing every serving entry point and answering requests leaves the build packages unloaded."""
+    tiny_bundle = ensure_tiny_bundle()
+    result = subprocess.run(
+        [sys.executable, "-c", _SERVE_WITHOUT_BUILD, str(tiny_bundle), *SERVING_MODULES],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "", f"serving loaded build-time modules: {result.stdout.split()}"
+
+
+@pytest.mark.parametrize("package", BUILD_PACKAGES)
+def test_build_packages_exist_and_are_what_the_entry_points_name(package: str) -> None:
+    for module in ("export", "train"):
+        assert importlib.util.find_spec(f"{package}.{module}") is not None

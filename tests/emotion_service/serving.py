@@ -42,7 +42,7 @@ def ensure_tiny_bundle() -> Path:
     with _build_lock:
         subprocess.run(
             [
-                sys.executable, "-m", "emotion_service.export", "--source", "tiny", "--out", str(TINY_BUNDLE),
+                sys.executable, "-m", "emotion_service.build.export", "--source", "tiny", "--out", str(TINY_BUNDLE),
                 "--precision", "fp32,int8", "--if-missing",
             ],
             check=True,
