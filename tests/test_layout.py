@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,31 @@ def test_serving_loads_no_build_time_code() -> None:
 def test_build_packages_exist_and_are_what_the_entry_points_name(package: str) -> None:
     for module in ("export", "train"):
         assert importlib.util.find_spec(f"{package}.{module}") is not None
+
+
+def _readme_layout() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    block = text.split("## Layout\n", 1)[1].split("```", 2)[1]
+    return block.strip("\n").splitlines()
+
+
+def test_readme_layout_names_only_what_is_in_the_tree() -> None:
+    """Every directory and module the README's layout section names exists where it says."""
+    package = REPO
+    named: list[Path] = []
+    for line in _readme_layout():
+        if line and not line.startswith(" "):  # a top-level directory, then what it holds
+            package = REPO / line.split()[0]
+            named.append(package)
+        elif line.startswith("  ") and not line.startswith("   "):  # a module or folder of that package
+            named += [package / token.rstrip(",") for token in line.split("  ")[1].split() if token.endswith("/")]
+        named += [package / module for module in re.findall(r"[\w/]+\.py\b", line)]
+    missing = [str(p.relative_to(REPO)) for p in named if not p.exists()]
+    assert not missing, f"README layout names what the tree lacks: {missing}"
+    assert len(named) > 20
+
+
+def test_readme_layout_lists_every_top_level_package() -> None:
+    top = {line.split()[0].rstrip("/") for line in _readme_layout() if line and not line.startswith(" ")}
+    packages = {p.name for p in REPO.iterdir() if (p / "__init__.py").is_file()}
+    assert packages <= top, f"packages missing from the README layout: {sorted(packages - top)}"
