@@ -41,8 +41,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import RESULTS, closed_loop, log, machine, open_loop, parallel_loop, running, table, timed_loop
+from emotion_service.build.export import ensure_bundle, stderr_progress
 from emotion_service.bundle import Bundle, default_bundle_dir
-from emotion_service.export import ensure_bundle, stderr_progress
 
 MODELS = default_bundle_dir().parent
 RAW_BATCHES = (1, 8, 32)

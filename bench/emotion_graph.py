@@ -3,10 +3,10 @@
     python bench/emotion_graph.py            # ~4 min on 2 cores; table + bench/results/emotion_graph.json
     python bench/emotion_graph.py --quick    # tiny-random, short rounds: check that everything runs
 
-Graph forms (see emotion_service/inference_graph.py):
+Graph forms (see emotion_service/build/inference_graph.py):
   sdpa       the whole model with its default attention, as torch.onnx exports it out of the box;
   eager      the whole model with eager attention (no SDPA NaN guard in the graph);
-  exported   what ``python -m emotion_service.export`` writes: eager attention, last layer for [CLS] only.
+  exported   what ``python -m emotion_service.build.export`` writes: eager attention, last layer for [CLS] only.
 Each form is exported with the dynamo exporter, quantised like a bundle, and its fp32 logits checked against
 PyTorch. Timing is at batch 1 (the fastest CPU batch) in interleaved rounds, every form once per round, so
 drift of a shared machine hits all forms alike; figures are medians over rounds, ratios are against ``sdpa``.
@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import RESULTS, log, machine, table, timed_loop
-from emotion_service import embedded
-from emotion_service import onnx_convert as oc
-from emotion_service.inference_graph import cls_only, eager_attention, logits_only
+from emotion_service.build import embedded
+from emotion_service.build import onnx_convert as oc
+from emotion_service.build.inference_graph import cls_only, eager_attention, logits_only
 
 FORMS = ("sdpa", "eager", "exported")
 

@@ -30,11 +30,11 @@ import torch  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
 from image_service.backends import BackendKind, BackendOptions  # noqa: E402
+from image_service.build.export import ensure_export  # noqa: E402
+from image_service.component import ImageComponent  # noqa: E402
 from image_service.encoding import encode_image, to_uint8  # noqa: E402
-from image_service.export import ensure_export  # noqa: E402
 from image_service.generation import run_batch  # noqa: E402
 from image_service.jobs import ImageFormat, Job  # noqa: E402
-from image_service.main import ImageComponent  # noqa: E402
 from image_service.pipeline import LoadedVariant, load_variant  # noqa: E402
 from image_service.settings import ImageSettings  # noqa: E402
 from image_service.sources import resolve  # noqa: E402

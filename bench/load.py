@@ -68,8 +68,8 @@ class Target:
 
 
 def emotion_target() -> Target:
+    from emotion_service.build.export import ensure_bundle
     from emotion_service.bundle import default_bundle_dir
-    from emotion_service.export import ensure_bundle
 
     bundle = ensure_bundle("tiny", default_bundle_dir(), precisions=("fp32", "int8"))  # a no-op when built
     return Target(

@@ -105,8 +105,8 @@ def _measure_once(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from emotion_service.build.export import ensure_bundle
     from emotion_service.bundle import default_bundle_dir
-    from emotion_service.export import ensure_bundle
 
     binary = install()
     bundle = ensure_bundle("tiny", default_bundle_dir(), precisions=("fp32", "int8"))

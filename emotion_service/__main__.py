@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import sys
 
-from emotion_service.component import build
+from emotion_service.component import build_component
 from emotion_service.settings import EmotionSettings
 from servicekit.server import run_service
 
 
 def main() -> int:
     """Parse settings, then serve until stopped; the exit code is 1 when start-up failed."""
-    return run_service(EmotionSettings.load(), build)
+    return run_service(EmotionSettings.load(), build_component)
 
 
 if __name__ == "__main__":

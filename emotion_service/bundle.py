@@ -1,6 +1,6 @@
 """A model bundle on disk: ONNX files per precision, labels, preprocessing and a provenance manifest.
 
-Layout written by :mod:`emotion_service.export`::
+Layout written by :mod:`emotion_service.build.export`::
 
     DIR/manifest.json        what the bundle is (see :func:`load_bundle` for the checked fields)
     DIR/model.fp32.onnx      one ONNX file per exported precision
@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from emotion_service.provenance import BundleProvenance, read_provenance
 from servicekit.errors import FailedPrecondition
 from servicekit.provenance import sha256_file
 
@@ -122,6 +123,8 @@ class Bundle:
     weights_origin: str
     quality_domain: str | None
     manifest: dict[str, Any]
+    """The manifest as read (for tools); serving code reads :attr:`provenance`."""
+    provenance: BundleProvenance
 
     @property
     def num_labels(self) -> int:
@@ -182,7 +185,7 @@ def load_bundle(path: Path, *, verify: bool = True) -> Bundle:
     if not manifest_path.is_file():
         raise BundleError(
             f"no model bundle at {path} ({MANIFEST_NAME} missing); build one with "
-            f"`python -m emotion_service.export --source tiny --out {path}`"
+            f"`python -m emotion_service.build.export --source tiny --out {path}`"
         )
     try:
         manifest = json.loads(manifest_path.read_text())
@@ -244,4 +247,5 @@ def load_bundle(path: Path, *, verify: bool = True) -> Bundle:
         weights_origin=origin,
         quality_domain=manifest.get("quality_domain"),
         manifest=manifest,
+        provenance=read_provenance(manifest, str(hf_relative) if hf_dir is not None else None),
     )

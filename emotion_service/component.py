@@ -10,15 +10,16 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from emotion_service.kserve import KServeService
+from emotion_service.kserve import KServeServicer
+from emotion_service.loading import BackendFactory
 from emotion_service.metrics import EmotionMetrics
-from emotion_service.runtime import BackendFactory, EmotionRuntime
-from emotion_service.service import SERVICE_NAME, EmotionService
+from emotion_service.runtime import EmotionRuntime
+from emotion_service.service import SERVICE_NAME, EmotionServicer
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc
 from servicekit.pb.inference import grpc_service_pb2_grpc
 from servicekit.server import ServicerRegistration
-from servicekit.settings import ServerSettings
+from servicekit.settings import ServerSettings, settings_as
 
 KSERVE_SERVICE_NAME = "inference.GRPCInferenceService"
 
@@ -43,8 +44,8 @@ class EmotionComponent:
             ServicerRegistration(
                 SERVICE_NAME,
                 emotion_pb2_grpc.add_EmotionServiceServicer_to_server,
-                EmotionService(self.runtime),
-                EmotionService.ACCESS,
+                EmotionServicer(self.runtime),
+                EmotionServicer.ACCESS,
             )
         ]
         if settings.kserve:
@@ -52,8 +53,8 @@ class EmotionComponent:
                 ServicerRegistration(
                     KSERVE_SERVICE_NAME,
                     grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server,
-                    KServeService(self.runtime),
-                    KServeService.ACCESS,
+                    KServeServicer(self.runtime),
+                    KServeServicer.ACCESS,
                 )
             )
         self._registrations = tuple(registrations)
@@ -71,8 +72,6 @@ class EmotionComponent:
         await self.runtime.close()
 
 
-def build(settings: ServerSettings, registry: CollectorRegistry) -> EmotionComponent:
+def build_component(settings: ServerSettings, registry: CollectorRegistry) -> EmotionComponent:
     """The factory :func:`servicekit.server.run_service` calls."""
-    if not isinstance(settings, EmotionSettings):
-        raise TypeError(f"expected EmotionSettings, got {type(settings).__name__}")
-    return EmotionComponent(settings, registry)
+    return EmotionComponent(settings_as(settings, EmotionSettings), registry)

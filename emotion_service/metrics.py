@@ -2,12 +2,12 @@
 
 Batching metrics (batch sizes, queue wait, batch compute time, queue depth, dropped and rejected
 items) come from servicekit's :class:`~servicekit.metrics.BatcherMetrics`, labelled by precision.
-RPC counts and latencies by status code come from servicekit's interceptor (``grpc_server_*``).
+RPC counts and latencies by status code come from servicekit's interceptor (``grpc_server_*``): the
+request time is ``grpc_server_handling_seconds``, so this module does not time requests again.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +38,6 @@ class EmotionMetrics:
     images: Counter = field(init=False)
     faces_per_image: Histogram = field(init=False)
     preprocess_seconds: Histogram = field(init=False)
-    request_seconds: Histogram = field(init=False)
     info: Info | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -69,13 +68,6 @@ class EmotionMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.request_seconds = Histogram(
-            f"{PREFIX}_request_seconds",
-            "Time from receiving a classification request to its result, by API, in seconds.",
-            ("api",),
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
 
     def set_model_info(self, labels: dict[str, str]) -> None:
         """Publish static facts about the loaded model as ``emoflux_emotion_model_info``."""
@@ -88,11 +80,8 @@ class EmotionMetrics:
     def track(self, api: str) -> Iterator[None]:
         """Count one request of ``api`` and, when the block raises, one failure under its reason."""
         self.requests.labels(api).inc()
-        started = time.monotonic()
         try:
             yield
         except BaseException as exc:
             self.failures.labels(api, failure_reason(exc)).inc()
             raise
-        finally:
-            self.request_seconds.labels(api).observe(time.monotonic() - started)

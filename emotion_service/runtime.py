@@ -1,12 +1,13 @@
 """The serving runtime: images -> faces -> one shared dynamic batcher per precision -> scores.
 
-Both APIs (the native EmotionService and KServe v2) call this module; it holds no protobuf.
+Both APIs (the native EmotionService and KServe v2) call this class; it holds no protobuf and is where
+requests are validated (:mod:`emotion_service.domain` holds the checks).
 
-* Decoding, face detection and preprocessing run on a thread pool, never on the event loop.
-* Preprocessed faces from ALL concurrent requests share one :class:`~servicekit.batching.DynamicBatcher`
-  per loaded precision; the batch function stacks them and runs the backend on an inference thread.
-* A request's deadline is handed to the batcher, so work whose client gave up is dropped before compute;
-  a cancelled request cancels its queued items the same way.
+* Decoding, face detection and preprocessing (:mod:`emotion_service.prepare`) run on a thread pool.
+* Faces from ALL concurrent requests share one :class:`~servicekit.batching.DynamicBatcher` per loaded
+  precision; the batch function stacks them and runs the backend on an inference thread.
+* The batcher owns time in the queue: it enforces the request's deadline (work whose client gave up
+  is dropped before compute) and measures each face's queue wait.
 * Results come back per face, in request order, with the softmax over the bundle's labels.
 """
 
@@ -15,317 +16,47 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import math
-import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from emotion_service.backends import Backend, create_backend
-from emotion_service.bundle import PRECISIONS, Bundle, default_bundle_dir, load_bundle
-from emotion_service.faces import Box, FaceDetector, HaarFaceDetector, crop_face
-from emotion_service.metrics import EmotionMetrics
-from emotion_service.preprocess import (
-    ImageLimits,
-    check_request,
-    decode_image,
-    raw_to_array,
-    softmax,
-    to_model_input,
+from emotion_service.backends import Backend
+from emotion_service.bundle import Bundle, default_bundle_dir, load_bundle
+from emotion_service.domain import (
+    ClassifyOptions,
+    ClassifyResult,
+    FaceItem,
+    FaceScores,
+    ImageInput,
+    ImageResult,
+    TensorResult,
+    check_precision,
+    check_tensor_shape,
+    face_result,
+    request_timings,
+    validate_options,
 )
+from emotion_service.faces import FaceDetector, HaarFaceDetector
+from emotion_service.loading import BackendFactory, load_backends, model_info_labels, settings_backend_factory
+from emotion_service.metrics import EmotionMetrics
+from emotion_service.prepare import ImagePreparer
+from emotion_service.preprocess import ImageLimits, check_request, softmax
 from emotion_service.settings import EmotionSettings
+from emotion_service.statistics import InferenceStats
 from servicekit.batching import BatchPolicy, DynamicBatcher
-from servicekit.errors import InvalidInput, NotFound, NotReady
+from servicekit.errors import NotReady
 
 log = logging.getLogger("emoflux.emotion")
 
-BackendFactory = Callable[[Bundle, str], Backend]
-"""Builds the backend of one precision for a bundle (the default uses the settings' backend and device)."""
-
-FACE_MODES = ("whole", "detect")
-
-
-# -- domain inputs ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RawPixels:
-    """Decoded 8-bit RGB pixels, row-major, ``width * height * 3`` bytes."""
-
-    width: int
-    height: int
-    rgb: bytes
-
-
-@dataclass(frozen=True)
-class ImageInput:
-    """One input image: encoded bytes or raw pixels (exactly one must be set)."""
-
-    data: bytes | None = None
-    raw: RawPixels | None = None
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of image payload carried."""
-        if self.data is not None:
-            return len(self.data)
-        return len(self.raw.rgb) if self.raw is not None else 0
-
-
-@dataclass(frozen=True)
-class ClassifyOptions:
-    """Per-request options (validated by :meth:`EmotionRuntime.classify`)."""
-
-    face_mode: str = "whole"
-    top_k: int = 0
-    threshold: float = 0.0
-    precision: str = ""
-
-
-# -- domain outputs --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LabelScore:
-    """The score of one label."""
-
-    label: str
-    score: float
-    label_id: int
-
-
-@dataclass(frozen=True)
-class FaceResult:
-    """The expression scores of one face."""
-
-    box: Box
-    scores: tuple[LabelScore, ...]
-    labels_above_threshold: tuple[str, ...]
-    probabilities: np.ndarray
-    """Softmax over all labels, in the bundle's label order."""
-
-    @property
-    def top(self) -> LabelScore:
-        """The best label."""
-        return self.scores[0]
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """Faces found in one image."""
-
-    index: int
-    width: int
-    height: int
-    faces: tuple[FaceResult, ...]
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Server-side time spent on one request, in seconds."""
-
-    queue_seconds: float
-    compute_seconds: float
-    total_seconds: float
-
-
-@dataclass(frozen=True)
-class ClassifyResult:
-    """The answer to one classification request, with what produced it."""
-
-    images: tuple[ImageResult, ...]
-    precision: str
-    timings: Timings
-
-
-@dataclass(frozen=True)
-class TensorResult:
-    """The answer to one tensor inference (KServe) request."""
-
-    probabilities: np.ndarray
-    """float32 ``[N, num_labels]``."""
-    logits: np.ndarray
-    precision: str
-    timings: Timings
-
-
-# -- batcher items ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class FaceItem:
-    """One preprocessed face waiting for the model."""
-
-    pixels: np.ndarray
-    """float32 ``[3, H, W]``."""
-    enqueued: float
-    group: Hashable = None
-    """Batch key: None shares batches with everyone; a per-request object keeps a request's batch private."""
-
-
-@dataclass(frozen=True)
-class FaceScores:
-    """The model's output for one face, with the batch it ran in."""
-
-    logits: np.ndarray
-    probabilities: np.ndarray
-    queue_seconds: float
-    compute_seconds: float
-    batch_id: int
-    batch_size: int
-
-
-@dataclass
-class _Duration:
-    count: int = 0
-    ns: int = 0
-
-    def add(self, seconds: float, count: int = 1) -> None:
-        self.count += count
-        self.ns += int(seconds * 1e9)
-
-
-@dataclass
-class StatsSnapshot:
-    """Cumulative statistics of the model (every API), in the shape of KServe ModelStatistics."""
-
-    last_inference_ms: int
-    inference_count: int
-    execution_count: int
-    success: tuple[int, int]
-    fail: tuple[int, int]
-    queue: tuple[int, int]
-    compute_input: tuple[int, int]
-    compute_infer: tuple[int, int]
-    compute_output: tuple[int, int]
-    batches: dict[int, tuple[tuple[int, int], tuple[int, int], tuple[int, int]]]
-    """batch size -> (compute_input, compute_infer, compute_output), each (count, ns)."""
-
-
-@dataclass
-class InferenceStats:
-    """Thread-safe accumulators (batches are recorded on inference threads).
-
-    Per item (face or tensor row): queue wait and its batch's input/infer/output durations. Per
-    request: success or failure with its end-to-end duration. Per executed batch size: durations.
-    """
-
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _last_inference_ms: int = 0
-    _inference_count: int = 0
-    _execution_count: int = 0
-    _success: _Duration = field(default_factory=_Duration)
-    _fail: _Duration = field(default_factory=_Duration)
-    _queue: _Duration = field(default_factory=_Duration)
-    _input: _Duration = field(default_factory=_Duration)
-    _infer: _Duration = field(default_factory=_Duration)
-    _output: _Duration = field(default_factory=_Duration)
-    _batches: dict[int, tuple[_Duration, _Duration, _Duration]] = field(default_factory=dict)
-
-    def record_batch(self, waits: Sequence[float], input_s: float, infer_s: float, output_s: float) -> None:
-        """One executed batch of ``len(waits)`` items."""
-        size = len(waits)
-        with self._lock:
-            self._execution_count += 1
-            self._inference_count += size
-            self._last_inference_ms = int(time.time() * 1000)
-            for wait in waits:
-                self._queue.add(wait)
-            self._input.add(input_s * size, size)
-            self._infer.add(infer_s * size, size)
-            self._output.add(output_s * size, size)
-            per_size = self._batches.setdefault(size, (_Duration(), _Duration(), _Duration()))
-            per_size[0].add(input_s)
-            per_size[1].add(infer_s)
-            per_size[2].add(output_s)
-
-    def record_request(self, ok: bool, seconds: float) -> None:
-        """One finished request."""
-        with self._lock:
-            (self._success if ok else self._fail).add(seconds)
-
-    def snapshot(self) -> StatsSnapshot:
-        """A consistent copy of every counter."""
-
-        def pair(d: _Duration) -> tuple[int, int]:
-            return (d.count, d.ns)
-
-        with self._lock:
-            return StatsSnapshot(
-                last_inference_ms=self._last_inference_ms,
-                inference_count=self._inference_count,
-                execution_count=self._execution_count,
-                success=pair(self._success),
-                fail=pair(self._fail),
-                queue=pair(self._queue),
-                compute_input=pair(self._input),
-                compute_infer=pair(self._infer),
-                compute_output=pair(self._output),
-                batches={s: (pair(a), pair(b), pair(c)) for s, (a, b, c) in sorted(self._batches.items())},
-            )
-
-
-# -- pure helpers ----------------------------------------------------------------------------------------
-def ranked_scores(probabilities: np.ndarray, labels: Sequence[str], top_k: int) -> tuple[LabelScore, ...]:
-    """Label scores by descending score (ties by ascending label id), the best ``top_k`` (0 = all)."""
-    order = sorted(range(len(labels)), key=lambda i: (-float(probabilities[i]), i))
-    if top_k > 0:
-        order = order[:top_k]
-    return tuple(LabelScore(labels[i], float(probabilities[i]), i) for i in order)
-
-
-def labels_above(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> tuple[str, ...]:
-    """Labels whose score is >= ``threshold``, by descending score; none when the threshold is 0."""
-    if threshold <= 0:
-        return ()
-    return tuple(s.label for s in ranked_scores(probabilities, labels, 0) if s.score >= threshold)
-
-
-def request_timings(scores: Sequence[FaceScores], started: float) -> Timings:
-    """Longest queue wait of the request's faces, compute of the distinct batches they ran in, total time."""
-    queue = max((s.queue_seconds for s in scores), default=0.0)
-    compute = sum({s.batch_id: s.compute_seconds for s in scores}.values())
-    return Timings(queue, compute, time.monotonic() - started)
-
-
-def validate_options(options: ClassifyOptions, loaded: Sequence[str]) -> None:
-    """Check a request's options against the contract and the loaded precisions."""
-    if options.face_mode not in FACE_MODES:
-        raise InvalidInput(f"face_mode: unknown value {options.face_mode}; use FACE_MODE_WHOLE or FACE_MODE_DETECT")
-    if options.top_k < 0:
-        raise InvalidInput(f"top_k must be >= 0, got {options.top_k}")
-    if not (math.isfinite(options.threshold) and 0.0 <= options.threshold <= 1.0):
-        raise InvalidInput(f"threshold must lie in [0, 1], got {options.threshold}")
-    check_precision(options.precision, loaded)
-
-
-def check_precision(precision: str, loaded: Sequence[str]) -> None:
-    """An unknown precision name is invalid; a known one that is not loaded is not found."""
-    if not precision:
-        return
-    if precision not in PRECISIONS:
-        raise InvalidInput(f"precision: {precision!r} is not one of {', '.join(PRECISIONS)} (or empty)")
-    if precision not in loaded:
-        raise NotFound(f"precision {precision!r} is not loaded on this server; loaded: {', '.join(loaded)}")
-
-
-def deadline_from(time_remaining: float | None) -> float | None:
-    """A ``time.monotonic()`` deadline from gRPC's ``context.time_remaining()`` (None: no deadline)."""
-    if time_remaining is None or not math.isfinite(time_remaining):
-        return None
-    return time.monotonic() + max(0.0, time_remaining)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    index: int
-    width: int
-    height: int
-    boxes: tuple[Box, ...]
-    tensors: tuple[np.ndarray, ...]
+FaceBatcher = DynamicBatcher[FaceItem, FaceScores]
 
 
 class EmotionRuntime:
-    """Owns the bundle, the backends, the face detector, the thread pools and the batchers."""
+    """Owns the bundle, the backends, the image preparer, the thread pools and the batchers."""
 
     def __init__(
         self,
@@ -343,11 +74,12 @@ class EmotionRuntime:
             max_images=settings.max_images_per_request,
             max_request_bytes=settings.max_request_bytes,
         )
-        self._backend_factory = backend_factory or self._default_backend
-        self._detector: FaceDetector | None = detector
+        self._backend_factory = backend_factory or settings_backend_factory(settings)
+        self._detector = detector
         self._bundle: Bundle | None = None
+        self._preparer: ImagePreparer | None = None
         self.backends: dict[str, Backend] = {}
-        self.batchers: dict[str, DynamicBatcher[FaceItem, FaceScores]] = {}
+        self.batchers: dict[str, FaceBatcher] = {}
         self._prep_pool = ThreadPoolExecutor(settings.prep_workers, thread_name_prefix="emotion-prep")
         self._infer_pool = ThreadPoolExecutor(settings.concurrent_batches, thread_name_prefix="emotion-infer")
         self._batch_ids = itertools.count()
@@ -382,45 +114,29 @@ class EmotionRuntime:
         """The bundle directory the settings point at."""
         return self.settings.bundle if self.settings.bundle is not None else default_bundle_dir()
 
-    def _default_backend(self, bundle: Bundle, precision: str) -> Backend:
-        s = self.settings
-        return create_backend(bundle, kind=s.backend, device=s.device, precision=precision, threads=s.threads)
-
     def _load_blocking(self) -> None:
         s = self.settings
         started = time.monotonic()
         bundle = load_bundle(self.bundle_dir)
-        if self._detector is None:
-            self._detector = HaarFaceDetector(
-                scale_factor=s.face_scale_factor, min_neighbors=s.face_min_neighbors, min_size=s.face_min_size
-            )
-        backends: dict[str, Backend] = {}
-        warm_sizes = sorted({*s.warmup_batch_sizes, s.max_batch_size})
-        for precision in s.precisions:
-            backend = self._backend_factory(bundle, precision)
-            seconds = backend.warmup(warm_sizes)
-            log.info(
-                "loaded %s %s on %s (%s), warm-up %s in %.2f s",
-                bundle.model_id,
-                precision,
-                backend.name,
-                backend.execution_provider,
-                warm_sizes,
-                seconds,
-            )
-            backends[precision] = backend
-        # Warm the decode/detect/preprocess path too (the cascade loads lazily per thread).
-        blank = np.full((64, 64, 3), 128, dtype=np.uint8)
-        self._detector.detect(blank)
-        to_model_input(blank, bundle.preprocessing)
-        self._bundle = bundle
-        self.backends = backends
+        detector = self._detector or HaarFaceDetector(
+            scale_factor=s.face_scale_factor, min_neighbors=s.face_min_neighbors, min_size=s.face_min_size
+        )
+        backends = load_backends(bundle, s, self._backend_factory)
+        preparer = ImagePreparer(
+            bundle.preprocessing,
+            self.limits,
+            detector,
+            s.face_margin,
+            s.face_max_faces,
+            self.metrics.preprocess_seconds,
+        )
+        preparer.warm_up()
+        self._bundle, self.backends, self._preparer = bundle, backends, preparer
         log.info("model ready in %.2f s", time.monotonic() - started)
 
     async def load(self) -> None:
         """Load the bundle and backends, warm them up, start the batchers (blocking parts on a thread)."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._prep_pool, self._load_blocking)
+        await asyncio.get_running_loop().run_in_executor(self._prep_pool, self._load_blocking)
         s = self.settings
         policy = BatchPolicy(
             max_batch_size=s.max_batch_size,
@@ -430,32 +146,18 @@ class EmotionRuntime:
             max_concurrent_batches=s.concurrent_batches,
         )
         for precision, backend in self.backends.items():
-            batcher: DynamicBatcher[FaceItem, FaceScores] = DynamicBatcher(
+            batcher: FaceBatcher = DynamicBatcher(
                 self._batch_function(backend),
                 policy,
                 name=precision,
                 executor=self._infer_pool,
                 batch_key=lambda item: item.group,
                 observer=self.metrics.batcher,
+                timed=True,
             )
             batcher.start()
             self.batchers[precision] = batcher
-        bundle = self.bundle
-        default = self.backends[self.default_precision]
-        self.metrics.set_model_info(
-            {
-                "model": bundle.model_id,
-                "backend": default.name,
-                "execution_provider": default.execution_provider,
-                "precisions": ",".join(self.precisions),
-                "default_precision": self.default_precision,
-                "weights_origin": bundle.weights_origin,
-                "labels": ",".join(bundle.labels),
-                "input": f"{bundle.preprocessing.height}x{bundle.preprocessing.width}",
-                "batching": str(s.batching).lower(),
-                "max_batch_size": str(s.max_batch_size),
-            }
-        )
+        self.metrics.set_model_info(model_info_labels(self.bundle, self.backends, s))
         self._ready = True
 
     async def close(self) -> None:
@@ -472,26 +174,25 @@ class EmotionRuntime:
             raise NotReady("the model is still loading")
 
     # -- batch execution (inference thread) -----------------------------------------------------------
-    def _batch_function(self, backend: Backend) -> Callable[[list[FaceItem]], list[FaceScores]]:
+    def _batch_function(self, backend: Backend) -> Callable[[list[FaceItem], list[float]], list[FaceScores]]:
         num_labels = self.bundle.num_labels
 
-        def run_batch(items: list[FaceItem]) -> list[FaceScores]:
+        def run_batch(items: list[FaceItem], waits: list[float]) -> list[FaceScores]:
             started = time.monotonic()
             pixels = np.stack([item.pixels for item in items])
             stacked = time.monotonic()
             logits = np.asarray(backend.run(pixels), dtype=np.float32)
             ran = time.monotonic()
-            if logits.shape != (len(items), num_labels):
+            if logits.shape != (len(items), num_labels):  # a backend bug must not hand out mixed rows
                 raise RuntimeError(
                     f"backend returned logits of shape {logits.shape}, expected {(len(items), num_labels)}"
                 )
             with np.errstate(invalid="ignore", over="ignore"):  # non-finite KServe input stays in its own row
                 probabilities = softmax(logits)
             finished = time.monotonic()
-            compute = finished - started
-            waits = [started - item.enqueued for item in items]
             self.stats.record_batch(waits, stacked - started, ran - stacked, finished - ran)
             batch_id = next(self._batch_ids)
+            compute = finished - started
             return [
                 FaceScores(logits[i], probabilities[i], waits[i], compute, batch_id, len(items))
                 for i in range(len(items))
@@ -499,7 +200,7 @@ class EmotionRuntime:
 
         return run_batch
 
-    # -- request observation ---------------------------------------------------------------------------
+    # -- requests ------------------------------------------------------------------------------------
     @contextmanager
     def observe(self, api: str) -> Iterator[None]:
         """Count a request in the metrics (by API, failures by reason) and in the model statistics."""
@@ -512,33 +213,7 @@ class EmotionRuntime:
         finally:
             self.stats.record_request(ok, time.monotonic() - started)
 
-    # -- classification ------------------------------------------------------------------------------
-    def _prepare_image(self, image: ImageInput, index: int, face_mode: str) -> _Prepared:
-        """Decode, find faces and preprocess one image (runs on a prep thread)."""
-        started = time.monotonic()
-        if image.data is not None and image.raw is not None:
-            raise InvalidInput(f"images[{index}]: set exactly one of data and raw")
-        if image.data is not None:
-            rgb = decode_image(image.data, index=index, limits=self.limits)
-        elif image.raw is not None:
-            raw = image.raw
-            rgb = raw_to_array(raw.width, raw.height, raw.rgb, index=index, limits=self.limits)
-        else:
-            raise InvalidInput(f"images[{index}]: no source set (set data or raw)")
-        height, width = int(rgb.shape[0]), int(rgb.shape[1])
-        prep = self.bundle.preprocessing
-        if face_mode == "detect":
-            assert self._detector is not None
-            boxes = tuple(self._detector.detect(rgb)[: self.settings.face_max_faces])
-            crops = [crop_face(rgb, box, self.settings.face_margin) for box in boxes]
-        else:
-            boxes = (Box(0, 0, width, height, 1.0),)
-            crops = [rgb]
-        tensors = tuple(to_model_input(crop, prep) for crop in crops)
-        self.metrics.preprocess_seconds.observe(time.monotonic() - started)
-        return _Prepared(index, width, height, boxes, tensors)
-
-    def _batcher(self, precision: str) -> tuple[str, DynamicBatcher[FaceItem, FaceScores]]:
+    def _batcher(self, precision: str) -> tuple[str, FaceBatcher]:
         chosen = precision or self.default_precision
         return chosen, self.batchers[chosen]
 
@@ -555,38 +230,32 @@ class EmotionRuntime:
         validate_options(options, self.precisions)
         check_request(len(images), sum(image.nbytes for image in images), self.limits)
         precision, batcher = self._batcher(options.precision)
-        labels = self.bundle.labels
+        assert self._preparer is not None  # set by load(), before ready
+        prepare = self._preparer.prepare
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(None if deadline is None else max(0.0, deadline - time.monotonic())):
-            prepared = await asyncio.gather(
-                *(
-                    loop.run_in_executor(self._prep_pool, self._prepare_image, image, index, options.face_mode)
-                    for index, image in enumerate(images)
-                )
+        prepared = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
+                for i, image in enumerate(images)
             )
-            group = self._group()
-            now = time.monotonic()
-            items = [FaceItem(t, now, group) for p in prepared for t in p.tensors]
-            scores = await batcher.submit_many(items, deadline=deadline)
-        results: list[ImageResult] = []
-        position = 0
-        for p in prepared:
-            faces = []
-            for box in p.boxes:
-                probabilities = scores[position].probabilities
-                position += 1
-                faces.append(
-                    FaceResult(
-                        box=box,
-                        scores=ranked_scores(probabilities, labels, options.top_k),
-                        labels_above_threshold=labels_above(probabilities, labels, options.threshold),
-                        probabilities=probabilities,
-                    )
-                )
-            self.metrics.faces_per_image.observe(len(faces))
-            results.append(ImageResult(p.index, p.width, p.height, tuple(faces)))
+        )
+        group = self._group()
+        scores = await batcher.submit_many([FaceItem(t, group) for p in prepared for t in p.tensors], deadline=deadline)
+        labels = self.bundle.labels
+        faces = iter(scores)
+        results = tuple(
+            ImageResult(
+                p.index,
+                p.width,
+                p.height,
+                tuple(face_result(box, next(faces).probabilities, labels, options) for box in p.boxes),
+            )
+            for p in prepared
+        )
+        for result in results:
+            self.metrics.faces_per_image.observe(len(result.faces))
         self.metrics.images.inc(len(results))
-        return ClassifyResult(tuple(results), precision, request_timings(scores, started))
+        return ClassifyResult(results, precision, request_timings(scores, started))
 
     async def infer_tensor(
         self, pixels: np.ndarray, *, precision: str = "", deadline: float | None = None
@@ -595,16 +264,11 @@ class EmotionRuntime:
         started = time.monotonic()
         self._require_ready()
         check_precision(precision, self.precisions)
-        chosen, batcher = self._batcher(precision)
         prep = self.bundle.preprocessing
-        expected = (3, prep.height, prep.width)
-        if pixels.ndim != 4 or tuple(pixels.shape[1:]) != expected or pixels.shape[0] < 1:
-            raise InvalidInput(
-                f"pixel_values: shape {list(pixels.shape)} does not match [-1, {', '.join(map(str, expected))}]"
-            )
+        check_tensor_shape(pixels.shape, (3, prep.height, prep.width), self.settings.max_batch_size)
+        chosen, batcher = self._batcher(precision)
         group = self._group()
-        now = time.monotonic()
-        items = [FaceItem(np.ascontiguousarray(row, dtype=np.float32), now, group) for row in pixels]
+        items = [FaceItem(np.ascontiguousarray(row, dtype=np.float32), group) for row in pixels]
         scores = await batcher.submit_many(items, deadline=deadline)
         return TensorResult(
             probabilities=np.stack([s.probabilities for s in scores]),

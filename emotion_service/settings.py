@@ -27,7 +27,7 @@ class EmotionSettings(ServerSettings):
     # -- model -----------------------------------------------------------------------------------------
     bundle: Path | None = setting(
         None,
-        "Model bundle directory (built by `python -m emotion_service.export`); empty uses the embedded "
+        "Model bundle directory (built by `python -m emotion_service.build.export`); empty uses the embedded "
         "default bundle (build/models/emotion/tiny).",
     )
     backend: str = setting("onnxruntime", "Inference runtime.", choices=BACKEND_KINDS)

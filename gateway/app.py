@@ -29,7 +29,7 @@ from google.protobuf.json_format import MessageToDict
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from gateway import hf, oip_routes
+from gateway import oip_routes, wire
 from gateway.access import ClientLimits, GatewayAccess, required_role, retry_after_header
 from gateway.errors import RETRYABLE_HTTP, HttpError, from_rpc_error
 from gateway.metrics import HttpMetrics
@@ -160,10 +160,12 @@ async def post_model(request: web.Request) -> web.StreamResponse:
 
 
 async def _classify(request: web.Request, settings: GatewaySettings) -> web.Response:
-    call = hf.parse_classification(await request.read(), request.headers.get("Content-Type"), settings.default_top_k)
+    call = wire.parse_classification(await request.read(), request.headers.get("Content-Type"), settings.default_top_k)
     try:
         response: emotion_pb2.ClassifyResponse = await request.app[UPSTREAMS_KEY].emotion.Classify(
-            hf.classify_request(call), timeout=settings.classify_timeout_seconds, metadata=grpc_metadata(request)
+            wire.classify_request_to_pb(call),
+            timeout=settings.classify_timeout_seconds,
+            metadata=grpc_metadata(request),
         )
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc, "emotion_service") from exc
@@ -174,12 +176,12 @@ async def _classify(request: web.Request, settings: GatewaySettings) -> web.Resp
         "X-Weights-Origin": emotion_pb2.WeightsOrigin.Name(response.weights_origin),
         "X-Compute-Time": f"{response.timings.total_seconds:.6f}",
     }
-    return web.json_response(hf.classification_output(response), headers=headers)
+    return web.json_response(wire.classification_from_pb(response), headers=headers)
 
 
 async def _generate(request: web.Request, settings: GatewaySettings, variant: str) -> web.Response:
-    output = hf.choose_image_output(request.headers.get("Accept"))
-    generate = hf.parse_text_to_image(await request.read(), variant, output)
+    output = wire.choose_image_output(request.headers.get("Accept"))
+    generate = wire.generate_request_to_pb(await request.read(), variant, output)
     try:
         response: image_pb2.GenerateResponse = await request.app[UPSTREAMS_KEY].image.Generate(
             generate, timeout=settings.generate_timeout_seconds, metadata=grpc_metadata(request)
@@ -196,7 +198,7 @@ async def _generate(request: web.Request, settings: GatewaySettings, variant: st
         "X-Weights-Origin": image_pb2.WeightsOrigin.Name(response.weights_origin),
         "X-Compute-Time": f"{response.timings.total_seconds:.6f}",
     }
-    return web.Response(body=image.data, content_type=hf.content_type_of(image), headers=headers)
+    return web.Response(body=image.data, content_type=wire.content_type_from_pb(image), headers=headers)
 
 
 async def get_model(request: web.Request) -> web.Response:

@@ -28,7 +28,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from gateway.errors import BadRequest
-from gateway.hf import parse_json_object
+from gateway.wire import parse_json_object
 from servicekit.pb.inference import grpc_service_pb2 as kpb
 
 HEADER_LENGTH = "Inference-Header-Content-Length"

@@ -102,6 +102,10 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     received: float = field(default_factory=time.monotonic)
     job_id: int = field(default_factory=lambda: next(_job_ids))
+    run_started: float | None = None
+    """When its pipeline run began (None while queued)."""
+    position: int | None = None
+    """The queue position last delivered, so an unchanged position is not sent twice."""
 
     def batch_key(self) -> tuple[Any, ...]:
         """The batcher key: requests with reference images run alone (their images differ per request)."""
@@ -110,6 +114,10 @@ class Job:
 
     def deliver(self, event: ProgressEvent) -> None:
         """Hand ``event`` to the stream subscriber, if any (call on the event loop)."""
+        if isinstance(event, Queued):
+            if event.position == self.position:
+                return
+            self.position = event.position
         if self.events is not None:
             self.events.put_nowait(event)
 

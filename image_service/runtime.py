@@ -33,8 +33,8 @@ from image_service.metrics import ImageMetrics
 from image_service.pipeline import LoadedVariant
 from image_service.validation import RequestOptions, validate
 from image_service.variants import VariantSpec
-from servicekit.batching import BatchPolicy, DynamicBatcher
-from servicekit.errors import Cancelled, DeadlineExceeded, FailedPrecondition, NotFound, NotReady, Overloaded
+from servicekit.batching import BatchPolicy, DynamicBatcher, Reservation
+from servicekit.errors import Cancelled, DeadlineExceeded, FailedPrecondition, NotFound, NotReady
 
 log = logging.getLogger("emoflux.image.runtime")
 
@@ -63,7 +63,6 @@ class GenerationRuntime:
         self.max_images = policy.max_batch_size
         self._executor = pipeline_executor or ThreadPoolExecutor(1, thread_name_prefix="pipeline")
         self._owns_executor = pipeline_executor is None
-        self._waiting: list[Job] = []
         self.ready = False  # set once the configured variants are loaded and warmed up
         self.batcher: DynamicBatcher[Job, RunOutput] = DynamicBatcher(
             self._run,
@@ -129,15 +128,21 @@ class GenerationRuntime:
             events=asyncio.Queue() if stream else None,
         )
 
-    async def generate(self, job: Job, deadline: float | None = None) -> GenerationResult:
-        """Queue ``job``, wait for its run, encode its images. ``deadline`` is a ``time.monotonic()`` instant."""
-        self.check_capacity(job)
-        position = len(self._waiting)
-        self._waiting.append(job)
-        job.deliver(Queued(position=position))
+    async def generate(
+        self, job: Job, deadline: float | None = None, reservation: Reservation | None = None
+    ) -> GenerationResult:
+        """Queue ``job``, wait for its run, encode its images. ``deadline`` is a ``time.monotonic()`` instant.
+
+        ``reservation`` (from :meth:`reserve`) is queue room taken earlier; without one, a full queue
+        raises Overloaded here.
+        """
+        if reservation is None:
+            reservation = self.reserve(job)
+        # Admission happens in this same step (no await before it), so the queue's length is the position.
+        job.deliver(Queued(position=len(self.batcher.queued())))
         finished = False
         try:
-            output = await self.batcher.submit(job, deadline=deadline)
+            output = await self.batcher.submit(job, deadline=deadline, reservation=reservation)
             finished = True
         except DeadlineExceeded:
             self._count_cancel(job, "deadline")
@@ -148,9 +153,10 @@ class GenerationRuntime:
             self._count_cancel(job, "deadline" if expired else "cancelled")
             raise
         finally:
+            reservation.release()  # a no-op once submitted
             if not finished:
                 job.cancelled.set()  # a running batch stops when all its jobs are flagged
-            self._forget(job)
+                self._announce_positions()
         images = await asyncio.to_thread(encode_outputs, job.params, output, self.variants[job.params.variant])
         loaded = self.variants[job.params.variant]
         self.metrics.images.labels(loaded.spec.name, loaded.backend).inc(len(images))
@@ -170,15 +176,15 @@ class GenerationRuntime:
         )
 
     async def stream(
-        self, job: Job, deadline: float | None = None
+        self, job: Job, deadline: float | None = None, reservation: Reservation | None = None
     ) -> AsyncGenerator[ProgressEvent | GenerationResult, None]:
         """Yield ``job``'s progress events, then its result (errors are raised after the events).
 
-        Call :meth:`check_capacity` first when a full queue must be reported before any event.
+        Take a :meth:`reserve` first when a full queue must be reported before any event.
         """
         assert job.events is not None, "prepare(stream=True) first"
         events = job.events
-        task = asyncio.create_task(self.generate(job, deadline))
+        task = asyncio.create_task(self.generate(job, deadline, reservation))
         getter: asyncio.Task[ProgressEvent] | None = None
         try:
             while True:
@@ -200,20 +206,15 @@ class GenerationRuntime:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
-    def check_capacity(self, job: Job) -> None:
-        """Raise Overloaded now if the queue has no room for ``job``'s images (the batcher enforces it too)."""
-        policy = self.batcher.policy
-        if self.batcher.queue_depth + job.params.num_images > policy.max_queue_size:
-            self.metrics.queue.on_reject(self.batcher.name)
-            raise Overloaded(
-                f"queue full: {self.batcher.queue_depth} images queued + {job.params.num_images} requested > "
-                f"max_queue_size {policy.max_queue_size}"
-            )
+    def reserve(self, job: Job) -> Reservation:
+        """Hold queue room for ``job``'s images now (Overloaded when the queue is full); see :meth:`generate`."""
+        return self.batcher.reserve(job.params.num_images)
 
     # -- batches -----------------------------------------------------------------------------------
     async def _run(self, jobs: list[Job]) -> Sequence[RunOutput]:
         for job in jobs:
-            self._forget(job)
+            job.run_started = time.monotonic()
+        self._announce_positions()
         loaded = self.variants[jobs[0].params.variant]
         loop = asyncio.get_running_loop()
 
@@ -235,17 +236,13 @@ class GenerationRuntime:
             raise Cancelled(f"run stopped after {report.steps_run}/{report.total_steps} steps: all requests left")
         return report.outputs
 
-    def _forget(self, job: Job) -> None:
-        """Remove ``job`` from the waiting list and tell streaming waiters behind it their new position."""
-        if job not in self._waiting:
-            return
-        index = self._waiting.index(job)
-        del self._waiting[index]
-        for position, waiting in enumerate(self._waiting[index:], start=index):
+    def _announce_positions(self) -> None:
+        """Tell every queued job its position (the job skips a repeat of what it was last told)."""
+        for position, waiting in enumerate(self.batcher.queued()):
             waiting.deliver(Queued(position=position))
 
     def _count_cancel(self, job: Job, reason: str) -> None:
-        stage = "queued" if job in self._waiting else "running"
+        stage = "queued" if job.run_started is None else "running"
         self.metrics.cancellations.labels(job.params.variant, stage, reason).inc()
 
     async def close(self) -> None:

@@ -1,146 +1,24 @@
-"""The ImageService servicer: protobuf <-> domain objects, nothing else (the runtime does the work)."""
+"""The ImageService servicer: converters (:mod:`image_service.wire`) around the runtime, which does the work."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import grpc
 
-from image_service.jobs import EncodedImage, GenerationResult, ImageFormat, Queued, Started, Step
 from image_service.runtime import GenerationRuntime
-from image_service.validation import RequestOptions, validate_preview_size
-from image_service.variants import Capability, VariantSpec, WeightsOrigin, known_names
+from image_service.validation import validate_preview_size
+from image_service.variants import known_names
+from image_service.wire import generate_response_to_pb, options_from_pb, stream_event_to_pb, variant_to_pb
 from servicekit.auth import AccessPolicy, Role
-from servicekit.errors import ServiceError, status_for
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
+from servicekit.rpc import call_deadline, in_band_error
 
 log = logging.getLogger("emoflux.image.service")
 
 SERVICE_NAME = "emoflux.image.v1.ImageService"
-
-_FORMAT_NAMES = {
-    image_pb2.OUTPUT_FORMAT_UNSPECIFIED: "",
-    image_pb2.OUTPUT_FORMAT_PNG: "png",
-    image_pb2.OUTPUT_FORMAT_JPEG: "jpeg",
-    image_pb2.OUTPUT_FORMAT_WEBP: "webp",
-}
-_FORMAT_PB = {
-    ImageFormat.PNG: image_pb2.OUTPUT_FORMAT_PNG,
-    ImageFormat.JPEG: image_pb2.OUTPUT_FORMAT_JPEG,
-    ImageFormat.WEBP: image_pb2.OUTPUT_FORMAT_WEBP,
-}
-_CAPABILITY_PB = {
-    Capability.TEXT_TO_IMAGE: image_pb2.CAPABILITY_TEXT_TO_IMAGE,
-    Capability.IMAGE_EDITING: image_pb2.CAPABILITY_IMAGE_EDITING,
-    Capability.MULTI_REFERENCE: image_pb2.CAPABILITY_MULTI_REFERENCE,
-    Capability.GUIDANCE_DISTILLED: image_pb2.CAPABILITY_GUIDANCE_DISTILLED,
-    Capability.FEW_STEP: image_pb2.CAPABILITY_FEW_STEP,
-    Capability.IMAGE_TO_IMAGE: image_pb2.CAPABILITY_IMAGE_TO_IMAGE,
-    Capability.NEGATIVE_PROMPT: image_pb2.CAPABILITY_NEGATIVE_PROMPT,
-}
-_ORIGIN_PB = {
-    WeightsOrigin.RANDOM.value: image_pb2.WEIGHTS_ORIGIN_RANDOM,
-    WeightsOrigin.SYNTHETIC_TRAINED.value: image_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED,
-    WeightsOrigin.PRETRAINED.value: image_pb2.WEIGHTS_ORIGIN_PRETRAINED,
-}
-
-
-def options_from_pb(request: image_pb2.GenerateRequest) -> RequestOptions:
-    """Domain options of a GenerateRequest (unknown enum values become names the validator refuses)."""
-    fmt = _FORMAT_NAMES.get(request.output_format, f"unknown value {request.output_format}")
-    return RequestOptions(
-        variant=request.variant,
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        width=request.width,
-        height=request.height,
-        num_inference_steps=request.num_inference_steps,
-        guidance_scale=request.guidance_scale if request.HasField("guidance_scale") else None,
-        seed=request.seed if request.HasField("seed") else None,
-        num_images=request.num_images,
-        output_format=fmt,
-        quality=request.quality,
-        reference_images=tuple(request.reference_images),
-        strength=request.strength if request.HasField("strength") else None,
-    )
-
-
-def image_to_pb(image: EncodedImage) -> image_pb2.GeneratedImage:
-    """One generated image as protobuf."""
-    return image_pb2.GeneratedImage(
-        data=image.data, width=image.width, height=image.height, seed=image.seed, format=_FORMAT_PB[image.format]
-    )
-
-
-def response_to_pb(result: GenerationResult) -> image_pb2.GenerateResponse:
-    """A finished generation as a GenerateResponse."""
-    params = result.params
-    t = result.timings
-    return image_pb2.GenerateResponse(
-        images=[image_to_pb(i) for i in result.images],
-        variant=params.variant,
-        backend=result.backend,
-        weights_origin=_ORIGIN_PB[result.weights_origin],
-        num_inference_steps=params.num_inference_steps,
-        guidance_scale=params.guidance_scale,
-        prompt_truncated=params.prompt_truncated,
-        prompt_tokens=params.prompt_tokens,
-        batch_size=result.batch_size,
-        timings=image_pb2.Timings(
-            queue_seconds=t.queue_seconds,
-            run_seconds=t.run_seconds,
-            total_seconds=t.total_seconds,
-            seconds_per_step=t.seconds_per_step,
-        ),
-    )
-
-
-def variant_to_pb(spec: VariantSpec, *, backend: str, loaded: bool) -> image_pb2.Variant:
-    """A variant's spec and state as protobuf."""
-    d, lim = spec.defaults, spec.limits
-    return image_pb2.Variant(
-        name=spec.name,
-        description=spec.description,
-        pipeline_class=spec.pipeline_class,
-        hub_id=spec.hub_id,
-        license=spec.license,
-        capabilities=[_CAPABILITY_PB[c] for c in spec.capabilities],
-        defaults=image_pb2.VariantDefaults(
-            width=d.width,
-            height=d.height,
-            num_inference_steps=d.num_inference_steps,
-            guidance_scale=d.guidance_scale,
-            max_sequence_length=d.max_sequence_length,
-        ),
-        limits=image_pb2.VariantLimits(
-            min_width=lim.min_width,
-            max_width=lim.max_width,
-            min_height=lim.min_height,
-            max_height=lim.max_height,
-            size_multiple=lim.size_multiple,
-            max_pixels=lim.max_pixels,
-            min_steps=lim.min_steps,
-            max_steps=lim.max_steps,
-            min_guidance_scale=lim.min_guidance_scale,
-            max_guidance_scale=lim.max_guidance_scale,
-            max_images=lim.max_images,
-            max_reference_images=lim.max_reference_images,
-            max_prompt_tokens=lim.max_prompt_tokens,
-        ),
-        backend=backend,
-        loaded=loaded,
-        weights_origin=_ORIGIN_PB[spec.weights_origin.value],
-        random_weights=spec.weights_origin is WeightsOrigin.RANDOM,
-        quality_domain=spec.quality_domain,
-    )
-
-
-def _deadline(context: grpc.aio.ServicerContext) -> float | None:
-    remaining = context.time_remaining()
-    return None if remaining is None else time.monotonic() + max(0.0, remaining)
 
 
 class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
@@ -158,8 +36,8 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
     ) -> image_pb2.GenerateResponse:
         """Validate, queue, wait, return the images."""
         job = await self.runtime.prepare(options_from_pb(request), self.default_variant)
-        result = await self.runtime.generate(job, _deadline(context))
-        return response_to_pb(result)
+        result = await self.runtime.generate(job, call_deadline(context))
+        return generate_response_to_pb(result)
 
     async def GenerateStream(
         self, request: image_pb2.GenerateStreamRequest, context: grpc.aio.ServicerContext
@@ -173,33 +51,18 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             previews=request.previews,
             preview_size=preview_size,
         )
-        self.runtime.check_capacity(job)  # a full queue is the RPC status, like validation errors
+        reservation = self.runtime.reserve(job)  # a full queue is the RPC status, like validation errors
         Event = image_pb2.GenerateStreamResponse
-        events = self.runtime.stream(job, _deadline(context))
+        events = self.runtime.stream(job, call_deadline(context), reservation)
         try:
             async for event in events:
-                if isinstance(event, Queued):
-                    yield Event(queued=Event.Queued(position=event.position))
-                elif isinstance(event, Started):
-                    yield Event(started=Event.Started(batch_size=event.batch_size, total_steps=event.total_steps))
-                elif isinstance(event, Step):
-                    yield Event(
-                        step=Event.Step(
-                            step=event.step,
-                            total_steps=event.total_steps,
-                            elapsed_seconds=event.elapsed_seconds,
-                            preview=event.preview,
-                        )
-                    )
-                else:
-                    yield Event(completed=Event.Completed(response=response_to_pb(event)))
+                yield stream_event_to_pb(event)
         except Exception as exc:  # after the first event, failures travel as an Error event
-            code, message = status_for(exc)
-            if not isinstance(exc, ServiceError):
-                log.exception("generation failed")
+            code, message = in_band_error(exc, log, "generation")
             yield Event(error=Event.Error(code=code.value[0], message=message))
         finally:
             await events.aclose()
+            reservation.release()  # held until here when the stream ended before the job was queued
 
     async def ListVariants(
         self, request: image_pb2.ListVariantsRequest, context: grpc.aio.ServicerContext

@@ -70,7 +70,7 @@ def ensure_random_tiny(models_dir: Path) -> Path:
     target = models_dir / RANDOM_TINY_DIRNAME
     if is_pipeline_dir(target):
         return target
-    from image_service.tinyflux import save_random_pipeline
+    from image_service.build.tinyflux import save_random_pipeline
 
     models_dir.mkdir(parents=True, exist_ok=True)
     # Build next to the target and rename, so a concurrent reader never sees a half-written pipeline.

@@ -24,7 +24,7 @@ from servicekit.auth import AccessPolicy, Role
 from servicekit.errors import InvalidInput, NotReady
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from servicekit.server import ServicerRegistration
-from servicekit.settings import ServerSettings
+from servicekit.settings import ServerSettings, settings_as
 
 log = logging.getLogger("emoflux.ranker")
 
@@ -240,5 +240,4 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[mis
 
 def build_component(settings: ServerSettings, registry: CollectorRegistry) -> RankerComponent:
     """Entry point for :func:`servicekit.server.run_service`."""
-    assert isinstance(settings, RankerSettings)
-    return RankerComponent(settings, registry)
+    return RankerComponent(settings_as(settings, RankerSettings), registry)

@@ -18,17 +18,12 @@ from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, Source, utc_now
 from ranker.scoring import SIGNAL_PREFIXES, ScoreResult
 from servicekit.errors import InvalidInput
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
+from servicekit.wire import weights_origin_to_pb
 
 MAX_SUBMITTED = 1000
 # Submitted observations dated further ahead than this are rejected (clock skew allowance).
 FUTURE_SLACK = dt.timedelta(minutes=5)
 
-_ORIGIN = {
-    "unspecified": ranker_pb2.WEIGHTS_ORIGIN_UNSPECIFIED,
-    "random": ranker_pb2.WEIGHTS_ORIGIN_RANDOM,
-    "synthetic-trained": ranker_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED,
-    "pretrained": ranker_pb2.WEIGHTS_ORIGIN_PRETRAINED,
-}
 _SOURCE_TO_PB = {
     Source.CATALOG: ranker_pb2.EVIDENCE_SOURCE_CATALOG,
     Source.PROBE: ranker_pb2.EVIDENCE_SOURCE_PROBE,
@@ -96,7 +91,7 @@ def card_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str
         publisher=card.fact("publisher"),
         pricing=card.fact("pricing"),
         license=card.fact("license"),
-        weights_origin=_ORIGIN[card.weights.origin],  # type: ignore[arg-type]
+        weights_origin=weights_origin_to_pb(card.weights.origin, ranker_pb2.WeightsOrigin),
         random_weights=card.weights.random,
         served_variants=list(served),
         description=card.description,

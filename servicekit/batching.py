@@ -10,6 +10,9 @@ Semantics, modelled on Triton's dynamic batcher and text-embeddings-inference's 
 * One owner task forms batches. It assembles the next batch while the previous one runs and tops it up
   with items that arrive before a runner is free, so a burst is cut into full batches, not uneven ones.
 * Items whose deadline passed or whose caller was cancelled are dropped before compute.
+* A caller that must know about a full queue before it commits (e.g. before a stream's first event)
+  reserves room with :meth:`DynamicBatcher.reserve` and submits into it later; :meth:`DynamicBatcher.position`
+  tells a queued item how many items wait ahead of it.
 * Results are matched to items by position: every caller gets exactly its own results, in order.
 """
 
@@ -23,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from servicekit.errors import DeadlineExceeded, InvalidInput, NotReady, Overloaded
 
@@ -78,7 +81,24 @@ class _Pending(Generic[T, R]):
     started: float = field(default=0.0)
 
 
+class Reservation:
+    """Queue room held for a later :meth:`DynamicBatcher.submit_many` (see :meth:`DynamicBatcher.reserve`)."""
+
+    def __init__(self, batcher: DynamicBatcher[Any, Any], size: int) -> None:
+        self._batcher = batcher
+        self.size = size
+        self.held = True
+
+    def release(self) -> None:
+        """Give the room back (idempotent; submitting into the reservation releases it too)."""
+        if self.held:
+            self.held = False
+            self._batcher._reserved -= self.size
+
+
 RunBatch = Callable[[list[T]], Sequence[R]] | Callable[[list[T]], Awaitable[Sequence[R]]]
+TimedRunBatch = Callable[[list[T], list[float]], Sequence[R]] | Callable[[list[T], list[float]], Awaitable[Sequence[R]]]
+"""A batch function that also receives each item's queue wait in seconds (``timed=True``)."""
 
 
 class DynamicBatcher(Generic[T, R]):
@@ -86,12 +106,13 @@ class DynamicBatcher(Generic[T, R]):
 
     ``run_batch`` receives a list of items and returns one result per item in the same order. A plain
     function runs on ``executor`` (blocking model code never runs on the event loop); a coroutine
-    function is awaited.
+    function is awaited. With ``timed=True`` it also receives each item's queue wait (enqueue to
+    dispatch, in seconds), so the batcher stays the one clock of queue time.
     """
 
     def __init__(
         self,
-        run_batch: RunBatch[T, R],
+        run_batch: RunBatch[T, R] | TimedRunBatch[T, R],
         policy: BatchPolicy,
         *,
         name: str = "default",
@@ -99,17 +120,20 @@ class DynamicBatcher(Generic[T, R]):
         batch_key: Callable[[T], Hashable] | None = None,
         item_size: Callable[[T], int] | None = None,
         observer: BatchObserver | None = None,
+        timed: bool = False,
     ) -> None:
         self.policy = policy
         self.name = name
         self._run_batch = run_batch
         self._is_async = inspect.iscoroutinefunction(run_batch)
+        self._timed = timed
         self._executor = executor
         self._batch_key = batch_key
         self._item_size = item_size
         self._observer = observer
         self._queue: collections.deque[_Pending[T, R]] = collections.deque()
         self._queued_size = 0
+        self._reserved = 0  # room held by reservations, counted against max_queue_size
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(policy.max_concurrent_batches)
         self._running: set[asyncio.Task[None]] = set()
@@ -123,18 +147,56 @@ class DynamicBatcher(Generic[T, R]):
         """Items (by size) waiting to be batched."""
         return self._queued_size
 
+    def position(self, item: T) -> int | None:
+        """How many live items wait ahead of ``item`` (the submitted object); None once it left the queue."""
+        ahead = 0
+        for pending in self._queue:
+            if pending.item is item:
+                return ahead
+            if not pending.future.done():
+                ahead += 1
+        return None
+
+    def queued(self) -> list[T]:
+        """The live queued items in queue order (cancelled or expired ones not yet pruned are left out)."""
+        return [p.item for p in self._queue if not p.future.done()]
+
+    def reserve(self, size: int) -> Reservation:
+        """Hold queue room for ``size`` (items or their ``item_size``) without queueing anything yet.
+
+        Admission is decided now, exactly as :meth:`submit_many` would decide it; the room is counted
+        against ``max_queue_size`` until the reservation is submitted into or released.
+
+        Raises:
+            NotReady: the batcher is closing.
+            Overloaded: the queue has no room for ``size``.
+        """
+        self._check_room(size)
+        self._reserved += size
+        return Reservation(self, size)
+
     def start(self) -> None:
         """Start the owner task (idempotent; needs a running event loop)."""
         if self._owner is None:
             self._owner = asyncio.create_task(self._own(), name=f"batcher-{self.name}")
 
-    async def submit(self, item: T, *, deadline: float | None = None) -> R:
+    async def submit(self, item: T, *, deadline: float | None = None, reservation: Reservation | None = None) -> R:
         """Queue one item and wait for its result. ``deadline`` is a ``time.monotonic()`` instant."""
-        (result,) = await self.submit_many([item], deadline=deadline)
+        (result,) = await self.submit_many([item], deadline=deadline, reservation=reservation)
         return result
 
-    async def submit_many(self, items: Sequence[T], *, deadline: float | None = None) -> list[R]:
-        """Queue several items atomically (all or none admitted) and wait for all their results in order."""
+    async def submit_many(
+        self, items: Sequence[T], *, deadline: float | None = None, reservation: Reservation | None = None
+    ) -> list[R]:
+        """Queue several items atomically (all or none admitted) and wait for all their results in order.
+
+        With ``reservation`` (from :meth:`reserve`, at least the items' size) the room is already held,
+        so a full queue cannot refuse them; the reservation is used up either way.
+        """
+        if reservation is not None:
+            if reservation._batcher is not self or not reservation.held:
+                raise ValueError("the reservation is not an unused reservation of this batcher")
+            reservation.release()
         if not items:
             return []
         pendings = self._admit(items, deadline)
@@ -170,6 +232,20 @@ class DynamicBatcher(Generic[T, R]):
             await asyncio.gather(*self._running, return_exceptions=True)
 
     # -- admission -----------------------------------------------------------------------------------
+    def _check_room(self, total: int) -> None:
+        """The one admission check: open, and room for ``total`` beside what is queued and reserved."""
+        if self._closed:
+            raise NotReady(f"batcher {self.name!r} is shutting down")
+        taken = self._queued_size + self._reserved
+        if taken + total > self.policy.max_queue_size:
+            if self._observer:
+                self._observer.on_reject(self.name)
+            held = f" + {self._reserved} reserved" if self._reserved else ""
+            raise Overloaded(
+                f"queue full: {self._queued_size} queued{held} + {total} requested > "
+                f"max_queue_size {self.policy.max_queue_size}"
+            )
+
     def _admit(self, items: Sequence[T], deadline: float | None) -> list[_Pending[T, R]]:
         if self._closed:
             raise NotReady(f"batcher {self.name!r} is shutting down")
@@ -179,13 +255,7 @@ class DynamicBatcher(Generic[T, R]):
             if size > self.policy.max_batch_size:
                 raise InvalidInput(f"item {index} has size {size}, over max_batch_size {self.policy.max_batch_size}")
         total = sum(sizes)
-        if self._queued_size + total > self.policy.max_queue_size:
-            if self._observer:
-                self._observer.on_reject(self.name)
-            raise Overloaded(
-                f"queue full: {self._queued_size} queued + {total} requested > "
-                f"max_queue_size {self.policy.max_queue_size}"
-            )
+        self._check_room(total)
         loop = asyncio.get_running_loop()
         now = time.monotonic()
         pendings = [
@@ -322,13 +392,16 @@ class DynamicBatcher(Generic[T, R]):
         started = time.monotonic()
         for pending in batch:
             pending.started = started
+        waits = [started - p.enqueued for p in batch]
         try:
             items = [p.item for p in batch]
+            args: tuple[list[T]] | tuple[list[T], list[float]] = (items, waits) if self._timed else (items,)
+            run = cast(Callable[..., Any], self._run_batch)
             if self._is_async:
-                results = await self._run_batch(items)  # type: ignore[misc]
+                results = await run(*args)
             else:
                 loop = asyncio.get_running_loop()
-                results = await loop.run_in_executor(self._executor, self._run_batch, items)
+                results = await loop.run_in_executor(self._executor, run, *args)
             if len(results) != len(batch):
                 raise RuntimeError(f"run_batch returned {len(results)} results for {len(batch)} items")
             for pending, result in zip(batch, results, strict=True):
@@ -343,12 +416,7 @@ class DynamicBatcher(Generic[T, R]):
             self._slots.release()
             self._wakeup.set()
             if self._observer:
-                self._observer.on_batch(
-                    self.name,
-                    sum(p.size for p in batch),
-                    [p.started - p.enqueued for p in batch],
-                    time.monotonic() - started,
-                )
+                self._observer.on_batch(self.name, sum(p.size for p in batch), waits, time.monotonic() - started)
 
     def _report_depth(self) -> None:
         if self._observer:

@@ -217,3 +217,17 @@ class ServerSettings(BaseSettings):
             raise SystemExit("auth_readers/auth_writers/auth_admins name client certificates: they need tls_client_ca")
         if self.grace_seconds < 0:
             raise SystemExit(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+
+
+S = TypeVar("S", bound=ServerSettings)
+
+
+def settings_as(settings: ServerSettings, kind: type[S]) -> S:
+    """``settings`` narrowed to the service's own settings class (what a ``build_component`` receives).
+
+    Raises:
+        TypeError: ``settings`` is another service's settings (a wiring mistake, not a client error).
+    """
+    if not isinstance(settings, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(settings).__name__}")
+    return settings

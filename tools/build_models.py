@@ -23,12 +23,12 @@ def main() -> int:
     options = parser.parse_args()
     out: Path = options.out
     run(
-        "-m", "emotion_service.export", "--source", "tiny", "--out", str(out / "emotion" / "tiny"),
+        "-m", "emotion_service.build.export", "--source", "tiny", "--out", str(out / "emotion" / "tiny"),
         "--precision", "fp32,int8", "--if-missing",
     )  # fmt: skip
     run(
         "-m",
-        "image_service.export",
+        "image_service.build.export",
         "--variant",
         "tiny-flux",
         "--out",

@@ -51,7 +51,7 @@ def create_session(
     import onnxruntime as ort
 
     if not onnx_path.is_file():
-        raise FailedPrecondition(f"onnx backend: {onnx_path} does not exist; run python -m image_service.export")
+        raise FailedPrecondition(f"onnx backend: {onnx_path} does not exist; run python -m image_service.build.export")
     chain = provider_chain(ort.get_available_providers(), device)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

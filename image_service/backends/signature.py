@@ -24,6 +24,8 @@ BASE_INPUTS: tuple[str, ...] = (
 )
 GUIDANCE_INPUT = "guidance"
 OUTPUT_NAME = "sample"
+ONNX_FILE = "transformer.onnx"
+"""The exported transformer's file name inside an export directory (written at build time, read when serving)."""
 # Which axis of each input is the batch (B), image-sequence (S) or text-sequence (T) dimension.
 DYNAMIC_AXES: dict[str, dict[int, str]] = {
     "hidden_states": {0: "batch", 1: "img_seq"},

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from deploy import validate
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit.server import ServiceHost
 from servicekit.settings import ServerSettings
@@ -62,7 +62,7 @@ async def test_http_probe_is_the_gateways_own_health_not_its_upstreams() -> None
     """The compose healthcheck's URL, on a gateway whose upstreams are down: healthy, while /health is 503."""
     compose = validate.load_yaml(SCRIPT.parents[1] / "docker-compose.yml")
     _, path = validate.gateway_probe(compose["services"]["gateway"]) or (0, "")
-    gateway = Gateway(
+    gateway = GatewayComponent(
         GatewaySettings(port=0, emotion_addresses="127.0.0.1:1", image_addresses="127.0.0.1:1", access_log=False)
     )
     await gateway.start()

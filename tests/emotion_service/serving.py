@@ -25,7 +25,7 @@ from PIL import Image
 from emotion_service.backends import Backend
 from emotion_service.bundle import Bundle
 from emotion_service.component import EmotionComponent
-from emotion_service.runtime import BackendFactory
+from emotion_service.loading import BackendFactory
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
@@ -42,7 +42,7 @@ def ensure_tiny_bundle() -> Path:
     with _build_lock:
         subprocess.run(
             [
-                sys.executable, "-m", "emotion_service.export", "--source", "tiny", "--out", str(TINY_BUNDLE),
+                sys.executable, "-m", "emotion_service.build.export", "--source", "tiny", "--out", str(TINY_BUNDLE),
                 "--precision", "fp32,int8", "--if-missing",
             ],
             check=True,

@@ -13,8 +13,8 @@ import torch
 
 from emotion_service.backends import Backend, create_backend
 from emotion_service.backends.ort import CPU, CUDA, TRT, OrtBackend, provider_chain
+from emotion_service.build.onnx_convert import DEFAULT_TOLERANCES
 from emotion_service.bundle import Bundle, load_bundle
-from emotion_service.onnx_convert import DEFAULT_TOLERANCES
 from emotion_service.preprocess import softmax
 from servicekit.errors import FailedPrecondition
 

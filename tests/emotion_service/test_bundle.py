@@ -67,7 +67,9 @@ def test_load_bundle_reads_every_field(tmp_path: Path) -> None:
 
 
 def test_missing_bundle_says_how_to_build_one(tmp_path: Path) -> None:
-    with pytest.raises(BundleError, match=r"manifest.json missing.*python -m emotion_service.export --source tiny"):
+    with pytest.raises(
+        BundleError, match=r"manifest.json missing.*python -m emotion_service.build.export --source tiny"
+    ):
         load_bundle(tmp_path / "nothing")
     assert issubclass(BundleError, FailedPrecondition)
 

@@ -13,19 +13,19 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from emotion_service import embedded
-from emotion_service.bundle import LABELS_REFERENCE, Bundle, load_bundle
-from emotion_service.export import ExportError, export_bundle, main, parse_precisions
-from emotion_service.onnx_convert import (
+from emotion_service.build import embedded
+from emotion_service.build.export import ExportError, export_bundle, main, parse_precisions
+from emotion_service.build.onnx_convert import (
     DEFAULT_TOLERANCES,
     ParityError,
     ParityTolerance,
     check_parity,
     parity_figures,
 )
+from emotion_service.build.sources import SourceError, resolve_source
+from emotion_service.build.training.model import TinyViTSpec
+from emotion_service.bundle import LABELS_REFERENCE, Bundle, load_bundle
 from emotion_service.preprocess import softmax
-from emotion_service.sources import SourceError, resolve_source
-from emotion_service.training.model import TinyViTSpec
 from servicekit.provenance import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -240,7 +240,7 @@ def test_option_validation() -> None:
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "emotion_service.export", *args],
+        [sys.executable, "-m", "emotion_service.build.export", *args],
         cwd=REPO,
         env={**os.environ, **env},
         capture_output=True,

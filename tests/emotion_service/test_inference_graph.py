@@ -10,10 +10,9 @@ import onnx
 import pytest
 import torch
 
-from emotion_service import embedded
-from emotion_service.bundle import Bundle
-from emotion_service.export import export_bundle
-from emotion_service.inference_graph import (
+from emotion_service.build import embedded
+from emotion_service.build.export import export_bundle
+from emotion_service.build.inference_graph import (
     CLS_ONLY_LAST_LAYER,
     FULL,
     cls_only,
@@ -21,6 +20,7 @@ from emotion_service.inference_graph import (
     inference_module,
     supports_cls_only,
 )
+from emotion_service.bundle import Bundle
 
 
 @pytest.fixture(scope="module")

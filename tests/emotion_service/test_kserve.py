@@ -190,6 +190,27 @@ async def test_infer_errors(served: Served, tiny_bundle: Path) -> None:
     assert served.metric("emoflux_emotion_request_failures_total", labels) == invalid
 
 
+async def test_shape_is_checked_once_whatever_the_encoding(served: Served, tiny_bundle: Path) -> None:
+    """Wire form first (negative dims, data vs declared shape), then the model's shape, for raw and typed data."""
+    pixels = _pixels(tiny_bundle, [1])
+    negative = _request(pixels)
+    negative.inputs[0].shape[0] = -1
+    cases = {
+        "negative": (negative, "negative dimension"),
+        "typed wrong shape": (_request(pixels[:, :, :-1], raw=False), "does not match"),
+        "typed too many rows": (
+            _request(np.zeros((17, *pixels.shape[1:]), np.float32), raw=False),
+            "max_batch_size 16",
+        ),
+        "empty batch": (_request(np.zeros((0, *pixels.shape[1:]), np.float32)), "does not match"),
+    }
+    for name, (request, fragment) in cases.items():
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await served.kserve.ModelInfer(request, timeout=10)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, f"{name}: {info.value.details()}"
+        assert fragment in (info.value.details() or ""), f"{name}: {info.value.details()}"
+
+
 async def test_tritonclient_reports_errors(client: triton_aio.InferenceServerClient) -> None:
     inputs = [InferInput("pixel_values", [1, 3, 5, 5], "FP32")]
     inputs[0].set_data_from_numpy(np.zeros((1, 3, 5, 5), np.float32))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,23 +12,23 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from emotion_service.metrics import EmotionMetrics
-from emotion_service.runtime import (
+from emotion_service.domain import (
     ClassifyOptions,
-    EmotionRuntime,
     FaceScores,
     ImageInput,
-    InferenceStats,
     RawPixels,
-    deadline_from,
     labels_above,
     ranked_scores,
     request_timings,
     validate_options,
 )
+from emotion_service.metrics import EmotionMetrics
+from emotion_service.runtime import EmotionRuntime
 from emotion_service.settings import EmotionSettings
+from emotion_service.statistics import InferenceStats
 from emotion_service.streaming import answer_concurrently
-from servicekit.errors import InvalidInput, NotFound, NotReady, Overloaded
+from servicekit.errors import DeadlineExceeded, InvalidInput, NotFound, NotReady, Overloaded
+from servicekit.rpc import deadline_from
 from tests.emotion_service.serving import distinct_image, settings_for
 
 LABELS = ("sad", "disgust", "angry", "neutral", "fear", "surprise", "happy")
@@ -205,3 +206,27 @@ async def test_runtime_without_grpc(tiny_bundle: Path) -> None:
         await runtime.close()
     with pytest.raises(NotReady, match="shutting down"):
         await runtime.classify([raw], ClassifyOptions())
+
+
+async def test_a_passed_deadline_is_the_batchers_to_enforce(tiny_bundle: Path) -> None:
+    """A request whose deadline passed is refused by the batcher before compute, counted as a deadline drop."""
+    registry = CollectorRegistry()
+    runtime = EmotionRuntime(settings_for(tiny_bundle), EmotionMetrics(registry))
+    await runtime.load()
+    try:
+        raw = ImageInput(raw=RawPixels(32, 32, distinct_image(4, size=32).tobytes()))
+        await runtime.classify([raw], ClassifyOptions())
+        executed = runtime.stats.snapshot().inference_count
+        with pytest.raises(DeadlineExceeded):
+            await runtime.classify([raw, raw], ClassifyOptions(), deadline=time.monotonic() - 1.0)
+        for _ in range(200):  # the owner task prunes the expired faces on its next pass
+            dropped = registry.get_sample_value(
+                "emoflux_emotion_dropped_items_total", {"batcher": "fp32", "reason": "deadline"}
+            )
+            if dropped == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert dropped == 2
+        assert runtime.stats.snapshot().inference_count == executed  # nothing computed for it
+    finally:
+        await runtime.close()

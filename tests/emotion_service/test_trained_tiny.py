@@ -23,7 +23,7 @@ import torch
 from transformers import ViTForImageClassification, ViTImageProcessor
 
 import synthfaces
-from emotion_service.training.evaluate import classification_metrics, onnx_logits, predict_logits
+from emotion_service.build.training.evaluate import classification_metrics, onnx_logits, predict_logits
 from servicekit.provenance import sha256_file
 
 TINY = Path(__file__).resolve().parents[2] / "emotion_service" / "embedded" / "tiny"
@@ -112,7 +112,7 @@ def test_int8_bundle_agrees_with_fp32(
     model: ViTForImageClassification, fresh: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
     """The official export path (ONNX fp32 -> dynamic int8) keeps the fp32 decisions."""
-    from emotion_service.export import export_bundle
+    from emotion_service.build.export import export_bundle
 
     images, _ = fresh
     bundle = export_bundle(str(TINY), tmp_path / "bundle", precisions=("fp32", "int8"), include_hf=False)
@@ -127,7 +127,7 @@ def test_int8_bundle_agrees_with_fp32(
 def test_short_training_run_writes_a_model_and_learns(tmp_path: Path) -> None:
     out = tmp_path / "model"
     cmd = [
-        sys.executable, "-m", "emotion_service.train",
+        sys.executable, "-m", "emotion_service.build.train",
         "--out", str(out), "--work-dir", str(tmp_path / "work"),
         "--steps", "150", "--batch-size", "64", "--warmup-steps", "20", "--ramp", "1.0",
         "--val-size", "140", "--eval-size", "140",
@@ -150,7 +150,7 @@ def test_short_training_run_writes_a_model_and_learns(tmp_path: Path) -> None:
 
 
 def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
-    from emotion_service.train import lr_factor
+    from emotion_service.build.train import lr_factor
 
     values = [lr_factor(s, 1000, 50, 0.02) for s in range(1000)]
     assert values[0] == pytest.approx(1 / 50)
@@ -161,7 +161,7 @@ def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
 
 
 def test_difficulty_curriculum_rises_then_stays_mostly_full() -> None:
-    from emotion_service.training.data import difficulty_schedule
+    from emotion_service.build.training.data import difficulty_schedule
 
     rng = np.random.default_rng(0)
     early = difficulty_schedule(0.1, 0.4, 0.75, rng, 4000)
@@ -172,7 +172,7 @@ def test_difficulty_curriculum_rises_then_stays_mostly_full() -> None:
 
 
 def test_face_stream_is_deterministic_and_fresh() -> None:
-    from emotion_service.training.data import FaceStream
+    from emotion_service.build.training.data import FaceStream
 
     a, b = FaceStream(3, 32), FaceStream(3, 32)
     d = np.full(8, 0.5)

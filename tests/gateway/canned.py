@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 from PIL import Image
 
-from emotion_service.service import EmotionService
+from emotion_service.service import EmotionServicer
 from image_service.service import ImageServicer
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
@@ -102,7 +102,7 @@ class CannedComponent:
                 "emoflux.emotion.v1.EmotionService",
                 emotion_pb2_grpc.add_EmotionServiceServicer_to_server,
                 self.servicers,
-                EmotionService.ACCESS,
+                EmotionServicer.ACCESS,
             ),
             ServicerRegistration(
                 "emoflux.image.v1.ImageService",

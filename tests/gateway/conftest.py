@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit.server import ServiceHost
 from servicekit.settings import ServerSettings
@@ -17,7 +17,7 @@ from tests.gateway.services import OPEN_ACCESS
 
 @dataclass
 class CannedStack:
-    gateway: Gateway
+    gateway: GatewayComponent
     servicers: CannedServicers
     host: ServiceHost
 
@@ -58,7 +58,7 @@ async def canned() -> AsyncIterator[CannedStack]:
         max_body_bytes=256 * 1024,
         access_log=False,
     )
-    gateway = Gateway(settings)
+    gateway = GatewayComponent(settings)
     await gateway.start()
     yield CannedStack(gateway, component.servicers, host)
     await gateway.stop()

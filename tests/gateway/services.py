@@ -52,7 +52,7 @@ async def emotion_server(**overrides: Any) -> AsyncIterator[ServiceHost]:
 @asynccontextmanager
 async def image_server() -> AsyncIterator[ServiceHost]:
     """image_service on the embedded tiny-flux variant (torch backend, CPU), metrics on a free port."""
-    from image_service.main import ImageComponent
+    from image_service.component import ImageComponent
     from image_service.settings import ImageSettings
 
     settings = ImageSettings(

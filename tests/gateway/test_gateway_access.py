@@ -20,7 +20,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from PIL import Image
 
 from gateway.access import ClientLimits
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from gateway.state import LIMITS_KEY
 from servicekit.auth import hash_token, new_token
@@ -53,7 +53,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         yield Stack(f"127.0.0.1:{emotion.port}", f"127.0.0.1:{image.port}", tokens)
 
 
-async def _gateway(stack: Stack, **overrides: object) -> Gateway:
+async def _gateway(stack: Stack, **overrides: object) -> GatewayComponent:
     fields: dict[str, object] = {
         "port": 0,
         "emotion_addresses": stack.emotion,
@@ -63,7 +63,7 @@ async def _gateway(stack: Stack, **overrides: object) -> Gateway:
         "access_log": False,
     }
     fields.update(overrides)
-    gateway = Gateway(GatewaySettings(**fields))  # type: ignore[arg-type]
+    gateway = GatewayComponent(GatewaySettings(**fields))  # type: ignore[arg-type]
     await gateway.start()
     return gateway
 

@@ -14,7 +14,7 @@ from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from PIL import Image
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from tests.gateway.services import OPEN_ACCESS, emotion_server, require_services
@@ -24,11 +24,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack() -> AsyncIterator[tuple[Gateway, str]]:
+async def stack() -> AsyncIterator[tuple[GatewayComponent, str]]:
     require_services("emotion_service")
     async with emotion_server() as emotion:
         address = f"127.0.0.1:{emotion.port}"
-        gateway = Gateway(GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=address, access_log=False))
+        gateway = GatewayComponent(GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=address, access_log=False))
         await gateway.start()
         try:
             yield gateway, address
@@ -42,7 +42,7 @@ def _png(color: tuple[int, int, int] = (180, 120, 90)) -> bytes:
     return buffer.getvalue()
 
 
-async def test_classification_matches_the_native_api(stack: tuple[Gateway, str]) -> None:
+async def test_classification_matches_the_native_api(stack: tuple[GatewayComponent, str]) -> None:
     gateway, address = stack
     image = _png()
     client = InferenceClient(model=f"{gateway.url}/models/emotion")
@@ -60,7 +60,7 @@ async def test_classification_matches_the_native_api(stack: tuple[Gateway, str])
     assert {r.label for r in every} == set(info.labels)
 
 
-async def test_bad_image_is_a_400_with_the_service_message(stack: tuple[Gateway, str]) -> None:
+async def test_bad_image_is_a_400_with_the_service_message(stack: tuple[GatewayComponent, str]) -> None:
     client = InferenceClient(model=f"{stack[0].url}/models/emotion")
     with pytest.raises(HfHubHTTPError) as info:
         await asyncio.to_thread(client.image_classification, b"this is not an image")
@@ -68,7 +68,7 @@ async def test_bad_image_is_a_400_with_the_service_message(stack: tuple[Gateway,
     assert "images[0]" in str(info.value)
 
 
-async def test_model_info_and_degraded_health(stack: tuple[Gateway, str]) -> None:
+async def test_model_info_and_degraded_health(stack: tuple[GatewayComponent, str]) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{stack[0].url}/models/emotion") as r:
             info = await r.json()
@@ -81,7 +81,7 @@ async def test_model_info_and_degraded_health(stack: tuple[Gateway, str]) -> Non
     assert upstreams["emoflux.image.v1.ImageService"] != "SERVING"
 
 
-async def test_parameters_travel_as_base64_json(stack: tuple[Gateway, str]) -> None:
+async def test_parameters_travel_as_base64_json(stack: tuple[GatewayComponent, str]) -> None:
     gateway, address = stack
     image = _png((40, 200, 90))
     client = InferenceClient(model=f"{gateway.url}/models/emotion")

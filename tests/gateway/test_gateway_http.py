@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit import errors
 from tests.gateway.conftest import CannedStack, png
@@ -120,7 +120,7 @@ async def test_client_disconnect_cancels_the_grpc_call(canned: CannedStack) -> N
 
 
 async def test_unreachable_upstream_on_start_does_not_block(unused_tcp_port: int) -> None:
-    gateway = Gateway(
+    gateway = GatewayComponent(
         GatewaySettings(
             **OPEN_ACCESS,
             port=0,

@@ -17,7 +17,7 @@ from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from PIL import Image
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from tests.gateway.services import OPEN_ACCESS, emotion_server, image_server, require_services
 
@@ -37,7 +37,7 @@ async def url() -> AsyncIterator[str]:
             generate_timeout_seconds=120.0,
             access_log=False,
         )
-        gateway = Gateway(settings)
+        gateway = GatewayComponent(settings)
         await gateway.start()
         try:
             yield gateway.url

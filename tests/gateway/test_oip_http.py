@@ -19,7 +19,7 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from tests.gateway.services import OPEN_ACCESS, emotion_server, require_services
 
@@ -30,7 +30,7 @@ MAX_BODY = 2 * 1024 * 1024
 
 @dataclass
 class Stack:
-    gateway: Gateway
+    gateway: GatewayComponent
     grpc_address: str
 
     @property
@@ -43,7 +43,7 @@ async def stack() -> AsyncIterator[Stack]:
     require_services("emotion_service")
     async with emotion_server() as emotion:
         address = f"127.0.0.1:{emotion.port}"
-        gateway = Gateway(
+        gateway = GatewayComponent(
             GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=address, access_log=False, max_body_bytes=MAX_BODY)
         )
         await gateway.start()
@@ -266,7 +266,9 @@ def _is_live(address: str) -> bool:
 
 
 async def test_an_unreachable_emotion_service_is_503_and_not_live() -> None:
-    gateway = Gateway(GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses="127.0.0.1:1", access_log=False))
+    gateway = GatewayComponent(
+        GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses="127.0.0.1:1", access_log=False)
+    )
     await gateway.start()
     try:
         live = await asyncio.to_thread(_is_live, f"127.0.0.1:{gateway.port}")

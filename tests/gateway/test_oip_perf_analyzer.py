@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from gateway.state import REGISTRY_KEY
 from tests.gateway.services import OPEN_ACCESS, REPO, emotion_server, require_services
@@ -30,7 +30,7 @@ def perf_analyzer() -> str:
 async def test_perf_analyzer_drives_the_http_endpoint(perf_analyzer: str) -> None:
     require_services("emotion_service")
     async with emotion_server() as emotion:
-        gateway = Gateway(
+        gateway = GatewayComponent(
             GatewaySettings(**OPEN_ACCESS, port=0, emotion_addresses=f"127.0.0.1:{emotion.port}", access_log=False)
         )
         await gateway.start()

@@ -18,8 +18,8 @@ from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from image_service.backends import BackendKind, BackendOptions
+from image_service.component import ImageComponent
 from image_service.jobs import Job
-from image_service.main import ImageComponent
 from image_service.pipeline import LoadedVariant, load_variant
 from image_service.settings import ImageSettings
 from image_service.sources import VariantSource, resolve

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from image_service.backends import BackendKind, BackendOptions, create_backend
-from image_service.export import MANIFEST_FILE, ONNX_FILE, TOLERANCES, is_current, main, source_fingerprint
+from image_service.build.export import MANIFEST_FILE, ONNX_FILE, TOLERANCES, is_current, main, source_fingerprint
 from servicekit.errors import FailedPrecondition
 from tests.image_service.conftest import MODELS_DIR
 

@@ -289,3 +289,26 @@ async def test_queued_position_is_reported(server: Server) -> None:
     while (event := await call.read()) is not grpc.aio.EOF:
         kinds.append(event.WhichOneof("event"))
     assert kinds[-1] == "completed" and "started" in kinds
+
+
+async def test_queued_position_moves_up_when_a_job_ahead_leaves(server: Server) -> None:
+    blocker, _ = await start_blocker(server)
+    ahead = server.stub.GenerateStream(image_pb2.GenerateStreamRequest(request=request(seed=5)))
+    assert (await ahead.read()).queued.position == 0
+    behind = server.stub.GenerateStream(image_pb2.GenerateStreamRequest(request=request(seed=6)))
+    first = await behind.read()
+    assert first.WhichOneof("event") == "queued" and first.queued.position == 1
+    last = server.stub.GenerateStream(image_pb2.GenerateStreamRequest(request=request(seed=7)))
+    assert (await last.read()).queued.position == 2
+    last.cancel()  # leaving from behind changes nobody's position: no event for the others
+    await wait_for(lambda: len(server.component.runtime.batcher.queued()) == 2)
+    ahead.cancel()
+    moved = await asyncio.wait_for(behind.read(), 30)
+    assert moved.WhichOneof("event") == "queued" and moved.queued.position == 0
+    blocker.cancel()
+    kinds = []
+    while (event := await behind.read()) is not grpc.aio.EOF:
+        kinds.append(event.WhichOneof("event"))
+    assert "queued" not in kinds  # position 0 is told once, not again when the run starts
+    assert kinds[0] == "started" and kinds[-1] == "completed"
+    await wait_for(lambda: server.component.runtime.batcher.queue_depth == 0)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from diffusers import FluxPipeline
 
-from image_service import tinyflux
+from image_service.build import tinyflux
 
 
 @pytest.fixture(autouse=True)

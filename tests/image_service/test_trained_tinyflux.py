@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from diffusers import FluxPipeline
 
-from image_service.training.evaluate import Classifier, InferenceSettings, agreement, generate
-from image_service.training.prompts import LABELS
+from image_service.build.training.evaluate import Classifier, InferenceSettings, agreement, generate
+from image_service.build.training.prompts import LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "image_service" / "embedded" / "tiny-flux"
@@ -104,7 +104,7 @@ def test_short_training_run_learns_and_saves_a_loadable_pipeline(tmp_path: Path)
     cmd = [
         sys.executable,
         "-m",
-        "image_service.train",
+        "image_service.build.train",
         "--out",
         str(out),
         "--faces",

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 import synthfaces
-from emotion_service.service import EmotionService
+from emotion_service.service import EmotionServicer
 from image_service.service import ImageServicer
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
@@ -304,7 +304,7 @@ class FakeComponent:
                     "emoflux.emotion.v1.EmotionService",
                     emotion_pb2_grpc.add_EmotionServiceServicer_to_server,
                     self.emotion,
-                    EmotionService.ACCESS,
+                    EmotionServicer.ACCESS,
                 )
             )
         if self.image is not None:

@@ -12,8 +12,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from emotion_service.kserve import KServeService
-from emotion_service.service import EmotionService
+from emotion_service.kserve import KServeServicer
+from emotion_service.service import EmotionServicer
 from image_service.service import ImageServicer
 from ranker.service import RankerServicer
 from servicekit.auth import Authorizer, Role, TokenStore, bearer_token, hash_token, new_token, parse_tokens
@@ -110,7 +110,7 @@ def test_every_servicer_declares_a_role_for_every_rpc() -> None:
     from servicekit.pb.inference import POOL
 
     declared = {
-        "emoflux.emotion.v1.EmotionService": (emotion_pb2.DESCRIPTOR, EmotionService.ACCESS),
+        "emoflux.emotion.v1.EmotionService": (emotion_pb2.DESCRIPTOR, EmotionServicer.ACCESS),
         "emoflux.image.v1.ImageService": (image_pb2.DESCRIPTOR, ImageServicer.ACCESS),
         "emoflux.ranker.v1.RankerService": (ranker_pb2.DESCRIPTOR, RankerServicer.ACCESS),
     }
@@ -118,7 +118,7 @@ def test_every_servicer_declares_a_role_for_every_rpc() -> None:
         methods = {m.name for m in file_descriptor.services_by_name[full_name.rsplit(".", 1)[1]].methods}
         assert set(policy) == methods, full_name
     kserve = POOL.FindServiceByName("inference.GRPCInferenceService")
-    assert set(KServeService.ACCESS) == {m.name for m in kserve.methods}
+    assert set(KServeServicer.ACCESS) == {m.name for m in kserve.methods}
     assert descriptor_pool.Default() is not POOL
     # Only the ranker's writes need more than read.
     assert {m for m, r in RankerServicer.ACCESS.items() if r > Role.READ} == {"Evaluate", "SubmitEvidence"}
@@ -203,7 +203,7 @@ async def test_a_method_without_a_declared_role_is_refused() -> None:
 async def test_a_described_service_with_an_undeclared_method_does_not_start() -> None:
     class Incomplete(EchoComponent):
         def registrations(self) -> list[ServicerRegistration]:
-            policy = {m: r for m, r in KServeService.ACCESS.items() if m != "ModelInfer"}
+            policy = {m: r for m, r in KServeServicer.ACCESS.items() if m != "ModelInfer"}
             return [ServicerRegistration("inference.GRPCInferenceService", lambda _s, _server: None, self, policy)]
 
     host = ServiceHost(ServerSettings(access_log=False), Incomplete())

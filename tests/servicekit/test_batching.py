@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from servicekit.batching import BatchPolicy, DynamicBatcher
-from servicekit.errors import DeadlineExceeded, InvalidInput, Overloaded
+from servicekit.errors import DeadlineExceeded, InvalidInput, NotReady, Overloaded
 
 
 class Recorder:
@@ -189,3 +189,102 @@ async def test_close_drains_queued_work() -> None:
     await asyncio.sleep(0)
     await batcher.close()
     assert [f.result() for f in futures] == [i * 10 for i in range(6)]
+
+
+class Box:
+    """A submitted object with identity (small ints are shared objects)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+async def test_position_counts_live_items_ahead_until_the_item_leaves_the_queue() -> None:
+    gate = threading.Event()
+
+    def run(items: list[Box]) -> list[int]:
+        gate.wait(10)
+        return [b.value for b in items]
+
+    batcher: DynamicBatcher[Box, int] = DynamicBatcher(run, BatchPolicy(max_batch_size=1, max_queue_delay_s=0.0))
+    boxes = [Box(i) for i in range(4)]
+    tasks = [asyncio.ensure_future(batcher.submit(b)) for b in boxes]
+    while batcher.queue_depth != 3:
+        await asyncio.sleep(0.005)
+    # boxes[0] is running; the rest wait in arrival order.
+    assert batcher.position(boxes[0]) is None
+    assert [batcher.position(b) for b in boxes[1:]] == [0, 1, 2]
+    assert batcher.queued() == boxes[1:]
+    tasks[2].cancel()  # a caller that left no longer counts, even before the owner prunes it
+    await asyncio.sleep(0)
+    assert batcher.position(boxes[3]) == 1
+    assert batcher.queued() == [boxes[1], boxes[3]]
+    assert batcher.position(Box(9)) is None
+    gate.set()
+    assert await asyncio.gather(tasks[0], tasks[1], tasks[3]) == [0, 1, 3]
+    await batcher.close()
+
+
+async def test_reserved_room_refuses_others_and_is_never_refused_itself() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=2, max_queue_delay_s=0.0, max_queue_size=4))
+    running = asyncio.ensure_future(batcher.submit_many([1, 2]))
+    await asyncio.to_thread(recorder.started.wait, 10)
+    queued = asyncio.ensure_future(batcher.submit_many([3, 4]))
+    await asyncio.sleep(0.01)
+    reservation = batcher.reserve(2)
+    assert batcher.queue_depth == 2  # reserved room is not queued work
+    with pytest.raises(Overloaded, match="2 queued \\+ 2 reserved \\+ 1 requested > max_queue_size 4"):
+        await batcher.submit(9)
+    with pytest.raises(Overloaded):
+        batcher.reserve(1)
+    held = asyncio.ensure_future(batcher.submit_many([5, 6], reservation=reservation))
+    await asyncio.sleep(0.01)
+    assert not reservation.held and batcher.queue_depth == 4
+    with pytest.raises(ValueError, match="not an unused reservation"):
+        await batcher.submit(7, reservation=reservation)
+    recorder.gate.set()
+    assert await asyncio.gather(running, queued, held) == [[10, 20], [30, 40], [50, 60]]
+    await batcher.close()
+
+
+async def test_released_reservation_gives_its_room_back() -> None:
+    batcher = DynamicBatcher(Recorder(), BatchPolicy(max_batch_size=2, max_queue_delay_s=0.0, max_queue_size=2))
+    reservation = batcher.reserve(2)
+    with pytest.raises(Overloaded):
+        batcher.reserve(1)
+    reservation.release()
+    reservation.release()  # idempotent: the room is returned once
+    assert await batcher.submit_many([1, 2]) == [10, 20]
+    await batcher.close()
+    with pytest.raises(NotReady):
+        batcher.reserve(1)
+
+
+async def test_timed_batch_function_gets_the_waits_the_observer_sees() -> None:
+    seen: list[tuple[list[int], list[float]]] = []
+    observed: list[Sequence[float]] = []
+
+    class Observer:
+        def on_queue_depth(self, batcher: str, depth: int) -> None: ...
+        def on_batch(self, batcher: str, size: int, queue_waits: Sequence[float], compute_seconds: float) -> None:
+            observed.append(list(queue_waits))
+
+        def on_drop(self, batcher: str, reason: str) -> None: ...
+        def on_reject(self, batcher: str) -> None: ...
+
+    def run(items: list[int], waits: list[float]) -> list[int]:
+        seen.append((list(items), list(waits)))
+        return [i * 10 for i in items]
+
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        run, BatchPolicy(max_batch_size=4, max_queue_delay_s=0.05), observer=Observer(), timed=True
+    )
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.02)
+    assert await asyncio.gather(first, batcher.submit(2)) == [10, 20]
+    ((items, waits),) = seen
+    assert items == [1, 2]
+    assert observed == [waits]  # one clock: the batch function and the metrics get the same numbers
+    assert waits[0] >= 0.04 and waits[0] > waits[1] >= 0.0  # the first waited for the delay, the second less
+    await batcher.close()

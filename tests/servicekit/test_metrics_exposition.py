@@ -8,7 +8,7 @@ import urllib.request
 
 import aiohttp
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit.server import ServiceHost
 
@@ -50,7 +50,7 @@ async def test_grpc_service_metrics_server_negotiates_like_prometheus_client(ech
 
 
 async def test_gateway_metrics_carry_process_series_and_negotiate() -> None:
-    gateway = Gateway(GatewaySettings(port=0, access_log=False))
+    gateway = GatewayComponent(GatewaySettings(port=0, access_log=False))
     await gateway.start()
     try:
         async with aiohttp.ClientSession() as session:

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from PIL import Image
 
-from gateway.main import Gateway
+from gateway.component import GatewayComponent
 from gateway.settings import GatewaySettings
 from servicekit import tracing
 from servicekit.channels import open_channel
@@ -96,7 +96,7 @@ async def test_one_gateway_request_is_one_trace_across_processes(
 ) -> None:
     emotion = launcher.emotion("emotion-traced", ["--trace-exporter", "console"])
     await launcher.serving(emotion)
-    gateway = Gateway(
+    gateway = GatewayComponent(
         GatewaySettings(port=0, emotion_addresses=emotion.address, access_log=False, **OPEN_ACCESS)  # type: ignore[arg-type]
     )
     await gateway.start()

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from transformers import ViTForImageClassification
 
-from emotion_service.training.data import to_pixel_values
+from emotion_service.build.training.data import to_pixel_values
 
 
 @torch.no_grad()

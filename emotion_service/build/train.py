@@ -1,6 +1,6 @@
 """Train the embedded tiny ViT emotion classifier on synthetic faces.
 
-    python -m emotion_service.train --steps 3000 --out emotion_service/embedded/tiny
+    python -m emotion_service.build.train --steps 3000 --out emotion_service/embedded/tiny
 
 Recipe: fresh faces rendered for every batch, with a curriculum on the strength of the
 nuisances (near-clean faces first, full variation later), random flips and shifts, AdamW with
@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 import synthfaces
-from emotion_service.training.data import FaceStream, augment, difficulty_schedule, load_or_make, to_pixel_values
-from emotion_service.training.evaluate import classification_metrics, int8_agreement, predict_logits
-from emotion_service.training.manifest import TRAINING_LIBRARIES, save_model_dir
-from emotion_service.training.model import (
+from emotion_service.build.training.data import FaceStream, augment, difficulty_schedule, load_or_make, to_pixel_values
+from emotion_service.build.training.evaluate import classification_metrics, int8_agreement, predict_logits
+from emotion_service.build.training.manifest import TRAINING_LIBRARIES, save_model_dir
+from emotion_service.build.training.model import (
     TinyViTSpec,
     build_model,
     build_processor,
@@ -35,14 +35,14 @@ from emotion_service.training.model import (
 )
 from servicekit.provenance import library_versions
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "embedded" / "tiny"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "embedded" / "tiny"
 QUALITY_DOMAIN = "synthetic faces"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options (every one has a default that reproduces the committed model)."""
     p = argparse.ArgumentParser(
-        prog="python -m emotion_service.train",
+        prog="python -m emotion_service.build.train",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -335,7 +335,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for ``python -m emotion_service.train``."""
+    """Entry point for ``python -m emotion_service.build.train``."""
     train(parse_args(argv))
     return 0
 

@@ -1,10 +1,11 @@
-"""Build a model bundle: ``python -m emotion_service.export --source SRC --out DIR``.
+"""Build a model bundle: ``python -m emotion_service.build.export --source SRC --out DIR``.
 
-    python -m emotion_service.export --source tiny --out build/models/emotion/tiny --precision fp32,int8 --if-missing
-    python -m emotion_service.export --source vit-base-random --out build/models/emotion/vit-base-random
-    python -m emotion_service.export --source dima806/facial_emotions_image_detection --out DIR \
+    python -m emotion_service.build.export --source tiny --out build/models/emotion/tiny \
+        --precision fp32,int8 --if-missing
+    python -m emotion_service.build.export --source vit-base-random --out build/models/emotion/vit-base-random
+    python -m emotion_service.build.export --source dima806/facial_emotions_image_detection --out DIR \
         --precision fp32,int8,fp16
-    python -m emotion_service.export --source /path/to/hf-model-dir --out DIR --optimize
+    python -m emotion_service.build.export --source /path/to/hf-model-dir --out DIR --optimize
 
 SRC is an embedded name (``tiny``, ``tiny-random``, ``vit-base-random``), a local Hugging Face directory
 (safetensors only) or a hub id. Steps: load the PyTorch model; save its HF directory into the bundle (for
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from emotion_service.build.onnx_convert import DEFAULT_TOLERANCES, INPUT_NAME, OUTPUT_NAME, ParityError, ParityTolerance
+from emotion_service.build.sources import ResolvedSource, SourceError, resolve_source
 from emotion_service.bundle import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -40,8 +43,6 @@ from emotion_service.bundle import (
     Preprocessing,
     load_bundle,
 )
-from emotion_service.onnx_convert import DEFAULT_TOLERANCES, INPUT_NAME, OUTPUT_NAME, ParityError, ParityTolerance
-from emotion_service.sources import ResolvedSource, SourceError, resolve_source
 from servicekit.errors import FailedPrecondition
 from servicekit.provenance import library_versions, sha256_file
 
@@ -176,7 +177,7 @@ def export_bundle(
     """Export ``source`` into the bundle directory ``out`` and return the loaded bundle.
 
     Args:
-        source: embedded name, local HF directory or hub id (see :func:`~emotion_service.sources.resolve_source`).
+        source: embedded name, local HF directory or hub id (see :func:`~emotion_service.build.sources.resolve_source`).
         out: bundle directory (replaced if it holds an older bundle).
         precisions: any of fp32, int8, fp16 (fp32 is always built).
         optimize: run onnxruntime's transformer graph optimiser on the fp32 graph (the others derive from it).
@@ -184,7 +185,7 @@ def export_bundle(
         if_missing: return the existing bundle when it is of the same source sha256 with these options.
         revision: hub revision (hub ids only).
         parity_samples: random inputs of the parity check.
-        tolerances: per-precision limits, defaulting to :data:`~emotion_service.onnx_convert.DEFAULT_TOLERANCES`.
+        tolerances: per-precision limits, defaulting to :data:`~emotion_service.build.onnx_convert.DEFAULT_TOLERANCES`.
         include_hf: also store the HF directory (config + safetensors) for the torch backend.
         progress: receives one line per step.
 
@@ -232,7 +233,7 @@ def _build(
     progress: Progress,
 ) -> None:
     """Write every file of the bundle into ``tmp``, the manifest last."""
-    from emotion_service import onnx_convert as oc
+    from emotion_service.build import onnx_convert as oc
 
     preprocessing = Preprocessing.from_processor_config(resolved.processor_config)
     size = (preprocessing.height, preprocessing.width)
@@ -340,7 +341,7 @@ def ensure_bundle(source: str, out: Path, *, precisions: Sequence[str] = ("fp32"
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(
-        prog="python -m emotion_service.export",
+        prog="python -m emotion_service.build.export",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """ONNX conversion steps of an export: fp32 export, graph optimisation, int8 and fp16, and parity.
 
-Each step is a function from files to files, so :mod:`emotion_service.export` only orchestrates.
+Each step is a function from files to files, so :mod:`emotion_service.build.export` only orchestrates.
 Parity compares ONNX Runtime (CPU EP) against the PyTorch model on seeded random inputs and is
 *enforced*: a precision whose figures break its :class:`ParityTolerance` fails the export.
 """
@@ -75,11 +75,11 @@ def _quiet(*names: str) -> Iterator[None]:
 
 
 def export_fp32(model: Any, path: Path, *, image_size: tuple[int, int], opset: int) -> str:
-    """Export :func:`emotion_service.inference_graph.inference_module` of ``model`` with eager attention.
+    """Export :func:`emotion_service.build.inference_graph.inference_module` of ``model`` with eager attention.
 
     Returns the name of the graph form that was exported.
     """
-    from emotion_service.inference_graph import eager_attention, inference_module
+    from emotion_service.build.inference_graph import eager_attention, inference_module
 
     module, form = inference_module(model)
     with eager_attention(model):

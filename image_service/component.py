@@ -10,7 +10,7 @@ import torch
 from prometheus_client import CollectorRegistry
 
 from image_service.backends import BackendKind, BackendOptions
-from image_service.export import ONNX_FILE, ensure_export
+from image_service.backends.signature import ONNX_FILE
 from image_service.generation import run_batch
 from image_service.jobs import GenerationParams, ImageFormat, Job, ProgressEvent
 from image_service.metrics import ImageMetrics
@@ -30,8 +30,8 @@ from image_service.variants import (
 from servicekit.batching import BatchPolicy
 from servicekit.errors import FailedPrecondition
 from servicekit.pb.emoflux.image.v1 import image_pb2_grpc
-from servicekit.server import ServicerRegistration, run_service
-from servicekit.settings import ServerSettings
+from servicekit.server import ServicerRegistration
+from servicekit.settings import ServerSettings, settings_as
 
 log = logging.getLogger("emoflux.image")
 
@@ -85,13 +85,16 @@ def backend_options(settings: ImageSettings, source: VariantSource) -> BackendOp
         onnx_dirs = parse_pairs(settings.onnx_dir, "onnx_dir")
         out_dir = onnx_dirs.get(name, settings.models_dir / f"{name}-onnx")
         if source.spec.embedded:
-            # The tiny transformer exports in seconds, in float32 on the CPU (the stand-in casts).
+            # The tiny transformer exports in seconds, in float32 on the CPU (the stand-in casts). Only this
+            # case reaches build-time code from the serving path, so it is imported here, on demand.
+            from image_service.build.export import ensure_export
+
             onnx_path = ensure_export(source, out_dir, device=torch.device("cpu"), dtype=torch.float32)
         else:
             onnx_path = out_dir / ONNX_FILE
             if not onnx_path.is_file():
                 raise FailedPrecondition(
-                    f"variant {name!r}: no ONNX export at {onnx_path}; run python -m image_service.export "
+                    f"variant {name!r}: no ONNX export at {onnx_path}; run python -m image_service.build.export "
                     f"--variant {name} --out {out_dir} --device cuda --dtype float16"
                 )
         engine_dir = out_dir / "engines"
@@ -186,12 +189,6 @@ class ImageComponent:
         await self.runtime.close()
 
 
-def build(settings: ServerSettings, registry: CollectorRegistry) -> ImageComponent:
+def build_component(settings: ServerSettings, registry: CollectorRegistry) -> ImageComponent:
     """The component for :func:`servicekit.server.run_service`."""
-    assert isinstance(settings, ImageSettings)
-    return ImageComponent(settings, registry)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m image_service``: serve until SIGTERM/SIGINT."""
-    return run_service(ImageSettings.load(argv), build)
+    return ImageComponent(settings_as(settings, ImageSettings), registry)

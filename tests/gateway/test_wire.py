@@ -8,12 +8,12 @@ import json
 import grpc
 import pytest
 
-from gateway import hf
+from gateway import wire
 from gateway.errors import BadRequest, NotAcceptable, http_status_for
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
-PNG_OUTPUT = hf.ImageOutput(image_pb2.OUTPUT_FORMAT_PNG, "image/png")
+PNG_OUTPUT = wire.ImageOutput(image_pb2.OUTPUT_FORMAT_PNG, "image/png")
 
 
 def _json(payload: object) -> bytes:
@@ -21,26 +21,26 @@ def _json(payload: object) -> bytes:
 
 
 def test_raw_bytes_without_content_type_are_the_image() -> None:
-    call = hf.parse_classification(b"\x89PNG...", None, default_top_k=5)
-    assert call == hf.ClassificationCall(image=b"\x89PNG...", top_k=5)
+    call = wire.parse_classification(b"\x89PNG...", None, default_top_k=5)
+    assert call == wire.ClassificationCall(image=b"\x89PNG...", top_k=5)
     # An image content type is just as raw.
-    assert hf.parse_classification(b"abc", "image/jpeg", 3).image == b"abc"
+    assert wire.parse_classification(b"abc", "image/jpeg", 3).image == b"abc"
 
 
 def test_json_with_base64_and_parameters() -> None:
     body = _json(
         {"inputs": base64.b64encode(b"imagebytes").decode(), "parameters": {"top_k": 2, "function_to_apply": None}}
     )
-    call = hf.parse_classification(body, "application/json; charset=utf-8", default_top_k=5)
-    assert call == hf.ClassificationCall(image=b"imagebytes", top_k=2)
-    request = hf.classify_request(call)
+    call = wire.parse_classification(body, "application/json; charset=utf-8", default_top_k=5)
+    assert call == wire.ClassificationCall(image=b"imagebytes", top_k=2)
+    request = wire.classify_request_to_pb(call)
     assert request.top_k == 2 and request.images[0].data == b"imagebytes"
     assert request.face_mode == emotion_pb2.FACE_MODE_WHOLE
 
 
 def test_data_url_inputs_are_accepted() -> None:
     body = _json({"inputs": "data:image/png;base64," + base64.b64encode(b"xy").decode()})
-    assert hf.parse_classification(body, "application/json", 5).image == b"xy"
+    assert wire.parse_classification(body, "application/json", 5).image == b"xy"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_data_url_inputs_are_accepted() -> None:
 )
 def test_bad_classification_requests_name_the_field(body: bytes, fragment: str) -> None:
     with pytest.raises(BadRequest) as info:
-        hf.parse_classification(body, "application/json", 5)
+        wire.parse_classification(body, "application/json", 5)
     assert fragment in info.value.message
     assert info.value.status == 400
 
@@ -74,8 +74,8 @@ def test_classification_output_keeps_service_order() -> None:
         scores=[emotion_pb2.LabelScore(label="happy", score=0.75), emotion_pb2.LabelScore(label="sad", score=0.25)]
     )
     response = emotion_pb2.ClassifyResponse(results=[emotion_pb2.ImageResult(faces=[face])])
-    assert hf.classification_output(response) == [{"label": "happy", "score": 0.75}, {"label": "sad", "score": 0.25}]
-    assert hf.classification_output(emotion_pb2.ClassifyResponse()) == []
+    assert wire.classification_from_pb(response) == [{"label": "happy", "score": 0.75}, {"label": "sad", "score": 0.25}]
+    assert wire.classification_from_pb(emotion_pb2.ClassifyResponse()) == []
 
 
 def test_text_to_image_request_maps_every_parameter() -> None:
@@ -93,7 +93,9 @@ def test_text_to_image_request_maps_every_parameter() -> None:
             },
         }
     )
-    request = hf.parse_text_to_image(body, "tiny-flux", hf.ImageOutput(image_pb2.OUTPUT_FORMAT_JPEG, "image/jpeg"))
+    request = wire.generate_request_to_pb(
+        body, "tiny-flux", wire.ImageOutput(image_pb2.OUTPUT_FORMAT_JPEG, "image/jpeg")
+    )
     assert (request.variant, request.prompt, request.negative_prompt) == ("tiny-flux", "a happy face", "blurry")
     assert (request.width, request.height, request.num_inference_steps, request.num_images) == (256, 128, 4, 1)
     assert request.HasField("guidance_scale") and request.guidance_scale == pytest.approx(3.5)
@@ -102,10 +104,10 @@ def test_text_to_image_request_maps_every_parameter() -> None:
 
 
 def test_text_to_image_defaults_leave_options_unset() -> None:
-    request = hf.parse_text_to_image(_json({"inputs": "x"}), "", PNG_OUTPUT)
+    request = wire.generate_request_to_pb(_json({"inputs": "x"}), "", PNG_OUTPUT)
     assert (request.width, request.height, request.num_inference_steps) == (0, 0, 0)
     assert not request.HasField("seed") and not request.HasField("guidance_scale")
-    sized = hf.parse_text_to_image(
+    sized = wire.generate_request_to_pb(
         _json({"inputs": "x", "parameters": {"target_size": {"width": 64, "height": 32}}}), "", PNG_OUTPUT
     )
     assert (sized.width, sized.height) == (64, 32)
@@ -139,13 +141,13 @@ def test_text_to_image_defaults_leave_options_unset() -> None:
 )
 def test_bad_text_to_image_requests_name_the_field(payload: object, fragment: str) -> None:
     with pytest.raises(BadRequest) as info:
-        hf.parse_text_to_image(_json(payload), "", PNG_OUTPUT)
+        wire.generate_request_to_pb(_json(payload), "", PNG_OUTPUT)
     assert fragment in info.value.message
 
 
 def test_nan_is_refused() -> None:
     with pytest.raises(BadRequest, match="NaN is not valid JSON"):
-        hf.parse_text_to_image(b'{"inputs": "x", "parameters": {"guidance_scale": NaN}}', "", PNG_OUTPUT)
+        wire.generate_request_to_pb(b'{"inputs": "x", "parameters": {"guidance_scale": NaN}}', "", PNG_OUTPUT)
 
 
 @pytest.mark.parametrize(
@@ -159,12 +161,12 @@ def test_nan_is_refused() -> None:
     ],
 )
 def test_accept_negotiation(accept: str | None, fmt: int, content_type: str) -> None:
-    assert hf.choose_image_output(accept) == hf.ImageOutput(fmt, content_type)
+    assert wire.choose_image_output(accept) == wire.ImageOutput(fmt, content_type)
 
 
 def test_unproducible_accept_is_406() -> None:
     with pytest.raises(NotAcceptable) as info:
-        hf.choose_image_output("application/json")
+        wire.choose_image_output("application/json")
     assert info.value.status == 406
 
 

@@ -6,7 +6,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from image_service.main import ImageComponent, batch_policy
+from image_service.component import ImageComponent, batch_policy
 from image_service.settings import ImageSettings
 from servicekit.pb.emoflux.image.v1 import image_pb2
 from tests.image_service.conftest import running_server, server_settings

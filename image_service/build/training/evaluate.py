@@ -4,7 +4,7 @@ Generates the canonical prompt for each of the seven expressions over a set of s
 embedded emotion classifier (a transformers ``ViTForImageClassification`` directory) what it sees.
 Agreement is only meaningful on the classifier's own domain: synthetic cartoon faces.
 
-``python -m image_service.training.evaluate --pipeline DIR --classifier DIR [--seeds 30]
+``python -m image_service.build.training.evaluate --pipeline DIR --classifier DIR [--seeds 30]
 [--grid PNG] [--update-manifest]``
 """
 
@@ -20,7 +20,7 @@ from diffusers import FluxPipeline
 from PIL import Image, ImageDraw
 from transformers import AutoImageProcessor, ViTForImageClassification
 
-from image_service.training.prompts import LABELS, eval_prompt
+from image_service.build.training.prompts import LABELS, eval_prompt
 
 QUALITY_DOMAIN = "synthetic faces"
 

@@ -1,11 +1,11 @@
 """Train the embedded tiny FLUX pipeline to draw the seven expressions of synthetic faces.
 
-``python -m image_service.train --out image_service/embedded/tiny-flux [--flow-minutes 45]``
+``python -m image_service.build.train --out image_service/embedded/tiny-flux [--flow-minutes 45]``
 
-Builds the tiny pipeline of :data:`TRAINED_CONFIG` (``image_service.tinyflux``), trains its
+Builds the tiny pipeline of :data:`TRAINED_CONFIG` (``image_service.build.tinyflux``), trains its
 autoencoder briefly on synthetic faces (``synthfaces``, mostly the clean variant), freezes it, then
 trains transformer and text encoders with rectified flow (see
-``image_service.training.flux_training``). The result is a plain diffusers directory loadable with
+``image_service.build.training.flux_training``). The result is a plain diffusers directory loadable with
 ``FluxPipeline.from_pretrained(out)`` plus ``training_manifest.json`` (data, recipe, versions,
 timings, metrics, checksums and recommended inference settings). With ``--classifier`` the final
 weights are evaluated against the emotion classifier and a sample grid can be written.
@@ -25,9 +25,9 @@ import torch
 from diffusers import FluxPipeline
 
 import synthfaces
-from image_service.tinyflux import TinyFluxConfig, build_random_pipeline
-from image_service.training.evaluate import Classifier, InferenceSettings, agreement, write_grid
-from image_service.training.flux_training import (
+from image_service.build.tinyflux import TinyFluxConfig, build_random_pipeline
+from image_service.build.training.evaluate import Classifier, InferenceSettings, agreement, write_grid
+from image_service.build.training.flux_training import (
     DecoderRecipe,
     FlowRecipe,
     VaeRecipe,
@@ -38,7 +38,7 @@ from image_service.training.flux_training import (
     train_flow,
     train_vae,
 )
-from image_service.training.prompts import LABELS
+from image_service.build.training.prompts import LABELS
 from servicekit.provenance import sha256_file
 
 # Sizes of the trained pipeline: 8x autoencoder (64x64 -> 8x8x16 latents -> 16 packed tokens),
@@ -186,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                 "varied_fraction": args.varied_fraction,
                 "size": 64,
             },
-            "prompts": "image_service.training.prompts (canonical: 'a photo of a {label} face')",
+            "prompts": "image_service.build.training.prompts (canonical: 'a photo of a {label} face')",
             "seed": args.seed,
-            "command": "python -m image_service.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": "python -m image_service.build.train " + " ".join(argv if argv is not None else sys.argv[1:]),
             "steps": steps,
             "total_steps": {k: v + int(prior_steps.get(k, 0)) for k, v in steps.items()},
             "recipe": recipe_dict(vae_recipe, decoder_recipe, flow_recipe),

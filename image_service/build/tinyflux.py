@@ -3,10 +3,10 @@
 Every component of a real FLUX.1 pipeline is present with the same classes (CLIP and T5 text
 encoders, ``AutoencoderKL``, ``FluxTransformer2DModel``, ``FlowMatchEulerDiscreteScheduler``) but at
 toy sizes, and the tokenizers are word-level vocabularies built in code, so nothing is downloaded.
-With random weights the pipeline is useful for wiring and speed tests; ``image_service.train``
+With random weights the pipeline is useful for wiring and speed tests; ``image_service.build.train``
 reuses the same builders to train one that draws expressive faces.
 
-Run ``python -m image_service.tinyflux --out DIR`` to save a random pipeline.
+Run ``python -m image_service.build.tinyflux --out DIR`` to save a random pipeline.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def save_random_pipeline(out_dir: str | Path, seed: int = 0, cfg: TinyFluxConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m image_service.tinyflux --out DIR [--seed N]``."""
+    """CLI: ``python -m image_service.build.tinyflux --out DIR [--seed N]``."""
     parser = argparse.ArgumentParser(description="Save a tiny FLUX pipeline with random weights.")
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--seed", type=int, default=0, help="weight seed (default 0)")

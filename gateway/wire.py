@@ -172,7 +172,7 @@ def parse_classification(body: bytes, content_type: str | None, default_top_k: i
     )
 
 
-def classify_request(call: ClassificationCall) -> emotion_pb2.ClassifyRequest:
+def classify_request_to_pb(call: ClassificationCall) -> emotion_pb2.ClassifyRequest:
     """The native request: the whole image as one face, ``top_k`` labels."""
     return emotion_pb2.ClassifyRequest(
         images=[emotion_pb2.Image(data=call.image)],
@@ -181,7 +181,7 @@ def classify_request(call: ClassificationCall) -> emotion_pb2.ClassifyRequest:
     )
 
 
-def classification_output(response: emotion_pb2.ClassifyResponse) -> list[dict[str, Any]]:
+def classification_from_pb(response: emotion_pb2.ClassifyResponse) -> list[dict[str, Any]]:
     """``[{"label", "score"}]`` of the single image's face, best first."""
     if not response.results or not response.results[0].faces:
         return []
@@ -217,7 +217,7 @@ def _size(params: dict[str, Any]) -> tuple[int | None, int | None]:
     return width if width is not None else target_width, height if height is not None else target_height
 
 
-def parse_text_to_image(body: bytes, variant: str, output: ImageOutput) -> image_pb2.GenerateRequest:
+def generate_request_to_pb(body: bytes, variant: str, output: ImageOutput) -> image_pb2.GenerateRequest:
     """Validate a text-to-image request and build the native GenerateRequest (one image)."""
     if not body:
         raise BadRequest("body: empty; send JSON {'inputs': '<prompt>', 'parameters': {...}}")
@@ -251,6 +251,6 @@ def parse_text_to_image(body: bytes, variant: str, output: ImageOutput) -> image
     return request
 
 
-def content_type_of(image: image_pb2.GeneratedImage) -> str:
+def content_type_from_pb(image: image_pb2.GeneratedImage) -> str:
     """The Content-Type of a generated image."""
     return _CONTENT_TYPES.get(image.format, "application/octet-stream")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from image_service.tinyflux import EMOTION_WORDS
+from image_service.build.tinyflux import EMOTION_WORDS
 
 # The label order of the synthetic-face dataset and the emotion classifier.
 LABELS: tuple[str, ...] = tuple(EMOTION_WORDS)

@@ -28,7 +28,7 @@ import torch
 from diffusers import FluxPipeline
 from torch import nn
 
-from image_service.training.prompts import training_prompt
+from image_service.build.training.prompts import training_prompt
 
 Log = Callable[[str], None]
 

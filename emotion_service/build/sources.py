@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emotion_service import embedded
+from emotion_service.build import embedded
 from servicekit.errors import FailedPrecondition
 from servicekit.provenance import sha256_file
 
@@ -97,7 +97,7 @@ def _local(directory: Path, spec: str, *, kind: str, extra: dict[str, Any] | Non
 
     origin, domain = "pretrained", None
     training_manifest = directory / embedded.TRAINING_MANIFEST
-    if training_manifest.is_file():  # a model trained by emotion_service.train says what it is
+    if training_manifest.is_file():  # a model trained by emotion_service.build.train says what it is
         data = json.loads(training_manifest.read_text())
         origin = str(data.get("weights", origin))
         domain = data.get("quality_domain")

@@ -1,7 +1,7 @@
 """Embedded model sources: models that need no download.
 
 * ``tiny``: the tiny ViT trained on synthetic faces (``emotion_service/embedded/tiny/``, written by
-  ``python -m emotion_service.train``) when it is present; otherwise the same as ``tiny-random``.
+  ``python -m emotion_service.build.train``) when it is present; otherwise the same as ``tiny-random``.
 * ``tiny-random``: the tiny ViT architecture with deterministic random weights (seed 0).
 * ``vit-base-random``: the full ViT-B/16 224 architecture of the reference model
   (``dima806/facial_emotions_image_detection``) with its labels and random weights, for benchmarks
@@ -22,7 +22,7 @@ from typing import Any
 from emotion_service.bundle import LABELS_REFERENCE
 from servicekit.provenance import sha256_file
 
-EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
+EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "embedded"
 TRAINED_TINY_DIR = EMBEDDED_DIR / "tiny"
 TRAINED_FILES: tuple[str, ...] = ("config.json", "model.safetensors", "preprocessor_config.json")
 TRAINING_MANIFEST = "training_manifest.json"
@@ -30,7 +30,7 @@ RANDOM_SEED = 0
 # Bumped whenever a recipe changes in a way that changes the weights it produces.
 RECIPE_VERSION = 1
 
-# The tiny ViT of emotion_service.training.model.TinyViTSpec (a test keeps the two equal).
+# The tiny ViT of emotion_service.build.training.model.TinyViTSpec (a test keeps the two equal).
 TINY_ARCHITECTURE: dict[str, int] = {
     "image_size": 64,
     "patch_size": 8,

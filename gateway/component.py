@@ -1,25 +1,19 @@
-"""Run the gateway: bind, serve until SIGTERM/SIGINT, then drain in-flight requests."""
+"""The gateway's composition root: the HTTP app, its upstream channels and its life cycle (start, drain)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-from collections.abc import Sequence
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from gateway.state import ACCESS_KEY
-from servicekit import tracing
-from servicekit.server import configure_logging
 
 log = logging.getLogger("emoflux.gateway")
 
 
-class Gateway:
+class GatewayComponent:
     """The HTTP server around :func:`gateway.app.create_app`, startable on port 0 (tests) or a fixed port."""
 
     def __init__(self, settings: GatewaySettings, registry: CollectorRegistry | None = None) -> None:
@@ -57,25 +51,6 @@ class Gateway:
         await self._runner.cleanup()
 
 
-async def serve(settings: GatewaySettings) -> int:
-    """Serve until SIGTERM/SIGINT; return the exit code."""
-    gateway = Gateway(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    # Token rotation without a restart, as on the gRPC services.
-    loop.add_signal_handler(signal.SIGHUP, gateway.app[ACCESS_KEY].tokens.reload)
-    await gateway.start()
-    await stop.wait()
-    log.info("gateway draining (grace %.1f s)", settings.shutdown_grace_seconds)
-    await gateway.stop()
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m gateway``."""
-    settings = GatewaySettings.load(argv)
-    configure_logging(settings.log_level)
-    tracing.configure(tracing.service_name(settings), settings.trace_exporter, settings.trace_otlp_endpoint)
-    return asyncio.run(serve(settings))
+def build_component(settings: GatewaySettings, registry: CollectorRegistry | None = None) -> GatewayComponent:
+    """The gateway for ``settings``, its metrics in ``registry`` (a fresh one when None)."""
+    return GatewayComponent(settings, registry)

@@ -1,6 +1,6 @@
 """Export a variant's FLUX transformer to ONNX, with a manifest and an enforced parity check.
 
-``python -m image_service.export --variant tiny-flux --out DIR [--if-missing]`` writes ``DIR/transformer.onnx``
+``python -m image_service.build.export --variant tiny-flux --out DIR [--if-missing]`` writes ``DIR/transformer.onnx``
 (dynamo exporter, opset 20, dynamic batch / image-sequence / text-sequence axes, exported from a batch-2
 example so the batch axis stays dynamic) and ``DIR/manifest.json`` with provenance and parity:
 
@@ -32,6 +32,7 @@ import torch
 from image_service.backends.ort_backend import OrtTransformer, create_session
 from image_service.backends.signature import (
     DYNAMIC_AXES,
+    ONNX_FILE,
     OUTPUT_NAME,
     ExportWrapper,
     example_inputs,
@@ -45,7 +46,6 @@ from servicekit.provenance import sha256_file
 
 log = logging.getLogger("emoflux.image.export")
 
-ONNX_FILE = "transformer.onnx"
 MANIFEST_FILE = "manifest.json"
 OPSET = 20
 # Max |diff| allowed: transformer outputs (model units) and pipeline images (pixels in [0, 1]).
@@ -278,7 +278,7 @@ def ensure_export(source: VariantSource, out_dir: Path, *, device: torch.device,
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m image_service.export", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m image_service.build.export", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default=DEFAULT_VARIANT, help="variant to export (default %(default)s)")
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--if-missing", action="store_true", help="do nothing when OUT holds a current export")

@@ -1,0 +1,71 @@
+"""Building the served model from the settings: the bundle's backends, warmed up, and the facts to publish.
+
+:func:`settings_backend_factory` is the one place a backend is constructed from the settings, so what a
+backend needs from them (batch sizes, cache directories) is passed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from emotion_service.backends import Backend, create_backend
+from emotion_service.bundle import Bundle
+from emotion_service.settings import EmotionSettings
+
+log = logging.getLogger("emoflux.emotion")
+
+BackendFactory = Callable[[Bundle, str], Backend]
+"""Builds the backend of one precision for a bundle (the default uses the settings' backend and device)."""
+
+
+def settings_backend_factory(settings: EmotionSettings) -> BackendFactory:
+    """The backend factory the settings describe (kind, device, threads)."""
+
+    def build(bundle: Bundle, precision: str) -> Backend:
+        s = settings
+        return create_backend(bundle, kind=s.backend, device=s.device, precision=precision, threads=s.threads)
+
+    return build
+
+
+def warmup_sizes(settings: EmotionSettings) -> list[int]:
+    """Batch sizes run once at start: the configured ones and the largest batch."""
+    return sorted({*settings.warmup_batch_sizes, settings.max_batch_size})
+
+
+def load_backends(bundle: Bundle, settings: EmotionSettings, factory: BackendFactory) -> dict[str, Backend]:
+    """One warmed-up backend per configured precision, in the settings' order (blocking)."""
+    sizes = warmup_sizes(settings)
+    backends: dict[str, Backend] = {}
+    for precision in settings.precisions:
+        backend = factory(bundle, precision)
+        seconds = backend.warmup(sizes)
+        log.info(
+            "loaded %s %s on %s (%s), warm-up %s in %.2f s",
+            bundle.model_id,
+            precision,
+            backend.name,
+            backend.execution_provider,
+            sizes,
+            seconds,
+        )
+        backends[precision] = backend
+    return backends
+
+
+def model_info_labels(bundle: Bundle, backends: dict[str, Backend], settings: EmotionSettings) -> dict[str, str]:
+    """The static facts published as ``emoflux_emotion_model_info``."""
+    default = backends[settings.resolved_default_precision]
+    return {
+        "model": bundle.model_id,
+        "backend": default.name,
+        "execution_provider": default.execution_provider,
+        "precisions": ",".join(backends),
+        "default_precision": settings.resolved_default_precision,
+        "weights_origin": bundle.weights_origin,
+        "labels": ",".join(bundle.labels),
+        "input": f"{bundle.preprocessing.height}x{bundle.preprocessing.width}",
+        "batching": str(settings.batching).lower(),
+        "max_batch_size": str(settings.max_batch_size),
+    }
