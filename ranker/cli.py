@@ -20,13 +20,14 @@ from tqdm import tqdm
 from ranker.catalog import load_catalog
 from ranker.clients import ServiceClients
 from ranker.compare import Comparison, Leader
+from ranker.component import build_component, probe_settings
 from ranker.engine import Ranker
-from ranker.evaluation import EvaluationRequest, Evaluator, Finished, Progress, Recorded
+from ranker.evaluation import Evaluator, Finished, Progress, Recorded
 from ranker.evidence import EvidenceStore
+from ranker.plan import EvaluationRequest
 from ranker.probes import REGISTRY, ProbeContext
 from ranker.report import build_report, write_report
 from ranker.scoring import ScoringPolicy, load_policy
-from ranker.service import build_component, probe_settings
 from ranker.settings import RankerSettings
 from servicekit.errors import ServiceError
 from servicekit.server import run_service

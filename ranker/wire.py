@@ -14,7 +14,9 @@ from google.protobuf import timestamp_pb2
 from ranker.catalog import Catalog, ModelCard
 from ranker.compare import Comparison, EvidenceStats, Leader, ModelView
 from ranker.engine import LeaderboardEntry
+from ranker.evaluation import Finished, Progress, Recorded
 from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, Source, utc_now
+from ranker.plan import EvaluationRequest
 from ranker.scoring import SIGNAL_PREFIXES, ScoreResult
 from servicekit.errors import InvalidInput
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
@@ -51,7 +53,7 @@ def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
     return ts
 
 
-def score_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> ranker_pb2.Score:
+def score_to_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> ranker_pb2.Score:
     """A score as a message (components in the documented order)."""
     return ranker_pb2.Score(
         model_id=result.model_id,
@@ -72,7 +74,7 @@ def score_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> rank
     )
 
 
-def summary_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
+def summary_to_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
     """Evidence counts as a message."""
     summary = ranker_pb2.EvidenceSummary(
         catalog_count=stats.catalog,
@@ -86,7 +88,7 @@ def summary_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
     return summary
 
 
-def card_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str] = ()) -> ranker_pb2.ModelCard:
+def card_to_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str] = ()) -> ranker_pb2.ModelCard:
     """A catalog card (with evidence counts when a view is given) as a message."""
     message = ranker_pb2.ModelCard(
         id=card.id,
@@ -114,15 +116,15 @@ def card_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str
             )
         )
     if view is not None:
-        message.evidence_summary.CopyFrom(summary_pb(view.stats))
+        message.evidence_summary.CopyFrom(summary_to_pb(view.stats))
     return message
 
 
-def comparison_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
+def comparison_to_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
     """A comparison as a message."""
     return ranker_pb2.CompareResponse(
-        score_a=score_pb(comparison.a.score),
-        score_b=score_pb(comparison.b.score),
+        score_a=score_to_pb(comparison.a.score),
+        score_b=score_to_pb(comparison.b.score),
         rows=[
             ranker_pb2.ComparisonRow(name=r.name, value_a=r.value_a, value_b=r.value_b, leader=_LEADER[r.leader])  # type: ignore[arg-type]
             for r in comparison.rows
@@ -133,7 +135,7 @@ def comparison_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
     )
 
 
-def leaderboard_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.LeaderboardResponse:
+def leaderboard_to_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.LeaderboardResponse:
     """Leaderboard entries as a message."""
     return ranker_pb2.LeaderboardResponse(
         entries=[
@@ -150,7 +152,7 @@ def leaderboard_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.Leaderboar
     )
 
 
-def evidence_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
+def evidence_to_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
     """A stored record as a message."""
     return ranker_pb2.Evidence(
         model_id=record.model_id,
@@ -167,7 +169,7 @@ def evidence_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
     )
 
 
-def submitted_records(
+def evidence_from_pb(
     messages: Sequence[ranker_pb2.Evidence], catalog: Catalog, now: dt.datetime | None = None
 ) -> list[EvidenceRecord]:
     """Validate submitted evidence; raise InvalidInput naming the first bad record's index and field."""
@@ -213,3 +215,47 @@ def submitted_records(
             )
         )
     return records
+
+
+def evaluation_request_from_pb(request: ranker_pb2.EvaluateRequest, default_deadline: float) -> EvaluationRequest:
+    """An Evaluate request as a domain request (an unset deadline is the server default)."""
+    deadline = default_deadline
+    if request.HasField("deadline"):
+        deadline = request.deadline.seconds + request.deadline.nanos / 1e9
+        if deadline < 0:
+            raise InvalidInput(f"deadline: must not be negative, got {deadline:g} s")
+    return EvaluationRequest(
+        model_ids=tuple(request.model_ids),
+        probes=tuple(request.probes),
+        include_match=request.include_match,
+        deadline_seconds=deadline,
+    )
+
+
+def progress_to_pb(event: Progress) -> ranker_pb2.EvaluateResponse:
+    """A progress event as a stream message."""
+    return ranker_pb2.EvaluateResponse(
+        progress=ranker_pb2.EvaluateResponse.Progress(
+            done=event.done, total=event.total, model_id=event.model_id, probe=event.probe, message=event.message
+        )
+    )
+
+
+def recorded_to_pb(event: Recorded) -> ranker_pb2.EvaluateResponse:
+    """A stored-record event as a stream message."""
+    return ranker_pb2.EvaluateResponse(
+        evidence_recorded=ranker_pb2.EvaluateResponse.EvidenceRecorded(evidence=evidence_to_pb(event.record))
+    )
+
+
+def finished_to_pb(event: Finished, scores: Sequence[ScoreResult]) -> ranker_pb2.EvaluateResponse:
+    """The end of a round, with the scores recomputed after it, as a stream message."""
+    return ranker_pb2.EvaluateResponse(
+        finished=ranker_pb2.EvaluateResponse.Finished(
+            probes_run=event.probes_run,
+            probes_failed=event.probes_failed,
+            probes_skipped=event.probes_skipped,
+            evidence_recorded=event.evidence_recorded,
+            scores=[score_to_pb(s) for s in scores],
+        )
+    )

@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 from prometheus_client import CollectorRegistry
 
-from ranker.service import RankerComponent
+from ranker.component import RankerComponent
 from ranker.settings import RankerSettings
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from servicekit.server import ServiceHost

@@ -1,0 +1,140 @@
+"""The ranker's composition root: catalog, evidence store, upstream clients and evaluator behind the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from prometheus_client import CollectorRegistry
+
+from ranker.catalog import Catalog, load_catalog
+from ranker.clients import ServiceClients
+from ranker.discovery import Discovery
+from ranker.engine import Ranker
+from ranker.evaluation import Evaluator, Event
+from ranker.evidence import EvidenceStore
+from ranker.metrics import RankerMetrics
+from ranker.plan import EvaluationRequest
+from ranker.probes import ProbeContext, ProbeSettings
+from ranker.scoring import ScoreResult, ScoringPolicy, load_policy
+from ranker.service import SERVICE_NAME, RankerServicer
+from ranker.settings import RankerSettings
+from servicekit.errors import NotReady
+from servicekit.pb.emoflux.ranker.v1 import ranker_pb2_grpc
+from servicekit.server import ServicerRegistration
+from servicekit.settings import ServerSettings
+
+log = logging.getLogger("emoflux.ranker")
+
+
+def probe_settings(settings: RankerSettings) -> ProbeSettings:
+    """The probe knobs of the ranker settings."""
+    return ProbeSettings(
+        rpc_timeout=settings.rpc_timeout_seconds,
+        faces_per_label=settings.faces_per_label,
+        match_seeds_per_label=settings.match_seeds_per_label,
+        match_steps=settings.match_steps,
+        load_requests=settings.load_requests,
+        load_rate_per_second=settings.load_rate_per_second,
+        p99_bound_seconds=settings.p99_bound_seconds,
+        few_step_bound_seconds=settings.few_step_bound_seconds,
+        seed=settings.bootstrap_seed,
+    )
+
+
+class RankerComponent:
+    """Catalog, evidence store, upstream clients and evaluator behind the RankerService."""
+
+    name = "ranker"
+
+    def __init__(self, settings: RankerSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.metrics = RankerMetrics(registry if registry is not None else CollectorRegistry())
+        # Load the catalog and weights now: a bad card stops start-up with a message naming file and field.
+        self.catalog: Catalog = load_catalog(settings.catalog_dir)
+        self.policy = load_policy(settings.weights_file) if settings.weights_file else ScoringPolicy()
+        self._ranker: Ranker | None = None
+        self._evaluator: Evaluator | None = None
+        self.clients: ServiceClients | None = None
+        self.store: EvidenceStore | None = None
+        self.discovery = Discovery()
+        self.servicer = RankerServicer(self)
+
+    @property
+    def ranker(self) -> Ranker:
+        """The ranker core; UNAVAILABLE until :meth:`start` has opened the store."""
+        if self._ranker is None:
+            raise NotReady("the evidence store is not open yet")
+        return self._ranker
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The evaluator; UNAVAILABLE until :meth:`start`."""
+        if self._evaluator is None:
+            raise NotReady("the evidence store is not open yet")
+        return self._evaluator
+
+    def registrations(self) -> Sequence[ServicerRegistration]:
+        """The RankerService."""
+        return [ServicerRegistration(SERVICE_NAME, ranker_pb2_grpc.add_RankerServiceServicer_to_server, self.servicer)]
+
+    async def start(self) -> None:
+        """Open the store (running migrations), connect the clients, publish the initial scores."""
+        s = self.settings
+        self.store = await asyncio.to_thread(EvidenceStore, s.db_path)
+        self._ranker = Ranker(
+            self.catalog,
+            self.store,
+            self.policy,
+            samples=s.bootstrap_samples,
+            seed=s.bootstrap_seed,
+            as_of=s.as_of_date(),
+        )
+        self.clients = ServiceClients(s.emotion_addresses, s.image_addresses, s.rpc_timeout_seconds)
+        self._evaluator = Evaluator(
+            self.catalog,
+            self.store,
+            self.clients,
+            ProbeContext(self.clients, probe_settings(s)),
+            probe_timeout=s.probe_timeout_seconds,
+            metrics=self.metrics,
+        )
+        for card in self.catalog:
+            self.metrics.describe_model(card)
+        await asyncio.to_thread(self.publish_scores, [c.id for c in self.catalog])
+        log.info("ranker ready: %d models, store %s (schema v%d)", len(self.catalog), s.db_path, self.store.version)
+
+    def publish_scores(self, model_ids: Sequence[str]) -> list[ScoreResult]:
+        """Recompute scores, set their gauges, return them."""
+        results = [self.ranker.score(m) for m in model_ids]
+        for result in results:
+            self.metrics.publish_score(result)
+        return results
+
+    async def evaluate(self, request: EvaluationRequest) -> AsyncIterator[Event]:
+        """Validate, discover (remembering what is served), then run one round, yielding its events."""
+        evaluator = self.evaluator
+        evaluator.validate(request)
+        self.discovery = await evaluator.discover()
+        async for event in evaluator.run(request, self.discovery):
+            yield event
+
+    async def stop(self) -> None:
+        """Close the upstream channels and the store."""
+        if self.clients is not None:
+            await self.clients.close()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+
+    def served_names(self, model_id: str) -> list[str]:
+        """Names under which the last discovery saw the model served."""
+        target = self.discovery.targets.get(model_id)
+        return [f"{target.service}:{target.name}"] if target else []
+
+
+def build_component(settings: ServerSettings, registry: CollectorRegistry) -> RankerComponent:
+    """Entry point for :func:`servicekit.server.run_service`."""
+    if not isinstance(settings, RankerSettings):
+        raise TypeError(f"build_component needs RankerSettings, got {type(settings).__name__}")
+    return RankerComponent(settings, registry)
