@@ -27,7 +27,17 @@ WEIGHTS_ORIGINS = ("unspecified", "random", "synthetic-trained", "pretrained")
 SIGNAL_COMPONENTS = ("adoption", "quality", "ecosystem")
 SERVICES = ("emotion", "image")
 CAPABILITY_ORIGINS = ("reference", "catalog")
-FACT_KEYS = ("publisher", "pricing", "license", "released", "updated", "parameters", "architecture")
+FACT_KEYS = (
+    "publisher",
+    "pricing",
+    "license",
+    "released",
+    "updated",
+    "parameters",
+    "architecture",
+    "library",
+    "base_model",
+)
 
 
 class CatalogError(ValueError):
@@ -114,6 +124,7 @@ class ModelCard:
     relation: str = ""
     served_by: ServedBy | None = None
     source_file: str = ""
+    hub_id: str = ""
 
     def fact(self, key: str) -> str:
         """The value of a fact, or "" when the card does not state it."""
@@ -213,7 +224,17 @@ def _join(path: str, key: str) -> str:
 
 
 _CARD_REQUIRED = ("id", "display_name", "type", "artifact_type", "description", "source", "date", "reference")
-_CARD_OPTIONAL = ("facts", "capabilities", "signals", "weights", "relates_to", "relation", "served_by", "note")
+_CARD_OPTIONAL = (
+    "facts",
+    "capabilities",
+    "signals",
+    "weights",
+    "relates_to",
+    "relation",
+    "served_by",
+    "note",
+    "hub_id",
+)
 _PROV_FIELDS = ("source", "date", "note")
 
 
@@ -349,6 +370,7 @@ def parse_card(data: Any, file: str) -> ModelCard:
         relation=check.text(raw.get("relation"), "relation", allow_empty=True),
         served_by=served_by,
         source_file=file,
+        hub_id=check.text(raw.get("hub_id"), "hub_id", allow_empty=True),
     )
     if check.problems:
         raise CatalogError("\n".join(check.problems))
@@ -389,6 +411,11 @@ class Catalog:
     def artifact_types(self) -> frozenset[str]:
         """Every artifact type some card has."""
         return frozenset(c.artifact_type for c in self._cards.values())
+
+    def by_hub_id(self, hub_id: str) -> ModelCard | None:
+        """The card that names ``hub_id`` (case-insensitive, as the hub treats ids), or None."""
+        wanted = hub_id.lower()
+        return next((c for c in self if c.hub_id and c.hub_id.lower() == wanted), None)
 
     def variants_of(self, model_id: str) -> list[ModelCard]:
         """Cards that relate to ``model_id`` (its servable variants), sorted by id."""
@@ -432,3 +459,34 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     if problems:
         raise CatalogError("\n".join(problems))
     return Catalog(cards)
+
+
+def write_card(directory: Path, data: Mapping[str, Any]) -> Catalog:
+    """Add one card (YAML data) to the catalog folder ``directory``; return the catalog with it.
+
+    An empty or missing folder is first seeded with the bundled cards, so a new card joins them.
+    The card is validated on its own and with the rest (unique id, known ``relates_to``) before it
+    is written; a card whose id is taken raises :class:`CardExists`.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    if not any(directory.glob("*.yaml")):
+        for bundled in sorted(BUNDLED_DIR.glob("*.yaml")):
+            (directory / bundled.name).write_text(bundled.read_text(encoding="utf-8"), encoding="utf-8")
+    model_id = str(data.get("id", ""))
+    target = directory / f"{model_id}.yaml"
+    card = parse_card(dict(data), target.name)
+    current = load_catalog(directory)
+    existing = current.get(card.id)
+    if existing is not None:
+        raise CardExists(f"id: model id {card.id!r} is already in the catalog ({existing.source_file})")
+    if card.hub_id and (other := current.by_hub_id(card.hub_id)) is not None:
+        raise CardExists(f"hub_id: {card.hub_id!r} already has a card ({other.source_file})")
+    catalog = Catalog([*current, card])
+    text = "# Created from Hugging Face model info by python -m ranker add-model.\n"
+    text += yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+    target.write_text(text, encoding="utf-8")
+    return catalog
+
+
+class CardExists(CatalogError):
+    """A card with this id (or hub id) is already in the catalog."""

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 
 from prometheus_client import CollectorRegistry
 
-from ranker.catalog import Catalog, load_catalog
+from ranker.adoption import load_cohorts
+from ranker.catalog import Catalog, ModelCard, load_catalog
 from ranker.clients import ServiceClients
 from ranker.discovery import Discovery
 from ranker.engine import Ranker
-from ranker.evaluation import Evaluator, Event
+from ranker.evaluation import Evaluator, Event, Finished
 from ranker.evidence import EvidenceStore
+from ranker.hub import check_hub_id, fetch_snapshot, parse_snapshot
+from ranker.intake import add_model
 from ranker.metrics import RankerMetrics
 from ranker.plan import EvaluationRequest
 from ranker.probes import ProbeContext, ProbeSettings
+from ranker.schedule import Scheduler
 from ranker.scoring import ScoreResult, ScoringPolicy, load_policy
 from ranker.service import SERVICE_NAME, RankerServicer
 from ranker.settings import RankerSettings
-from servicekit.errors import NotReady
+from servicekit.errors import FailedPrecondition, InvalidInput, NotReady, ServiceError
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2_grpc
 from servicekit.server import ServicerRegistration
 from servicekit.settings import ServerSettings
@@ -54,11 +60,14 @@ class RankerComponent:
         # Load the catalog and weights now: a bad card stops start-up with a message naming file and field.
         self.catalog: Catalog = load_catalog(settings.catalog_dir)
         self.policy = load_policy(settings.weights_file) if settings.weights_file else ScoringPolicy()
+        self.cohorts = load_cohorts(settings.cohorts_file)
         self._ranker: Ranker | None = None
         self._evaluator: Evaluator | None = None
         self.clients: ServiceClients | None = None
         self.store: EvidenceStore | None = None
         self.discovery = Discovery()
+        self.scheduler: Scheduler | None = None
+        self._schedule_task: asyncio.Task[None] | None = None
         self.servicer = RankerServicer(self)
 
     @property
@@ -103,6 +112,9 @@ class RankerComponent:
         for card in self.catalog:
             self.metrics.describe_model(card)
         await asyncio.to_thread(self.publish_scores, [c.id for c in self.catalog])
+        if s.reevaluate_interval_seconds > 0:
+            self.scheduler = Scheduler(self.reevaluate, s.reevaluate_interval_seconds, s.reevaluate_jitter_seconds)
+            self._schedule_task = asyncio.create_task(self.scheduler.run())
         log.info("ranker ready: %d models, store %s (schema v%d)", len(self.catalog), s.db_path, self.store.version)
 
     def publish_scores(self, model_ids: Sequence[str]) -> list[ScoreResult]:
@@ -120,8 +132,55 @@ class RankerComponent:
         async for event in evaluator.run(request, self.discovery):
             yield event
 
+    def replace_catalog(self, catalog: Catalog) -> None:
+        """Serve a catalog that gained a card (AddModel): every part reads the new one from now on."""
+        self.catalog = catalog
+        self.ranker.catalog = catalog
+        self.evaluator.catalog = catalog
+        for card in catalog:
+            self.metrics.describe_model(card)
+
+    def add_model(self, hub_id: str, model_id: str, snapshot_json: str) -> tuple[ModelCard, int]:
+        """AddModel: card from the model info (fetched unless given), evidence imported; runs in a thread."""
+        check_hub_id(hub_id)
+        if snapshot_json:
+            try:
+                raw = json.loads(snapshot_json)
+            except ValueError as exc:
+                raise InvalidInput(f"model_info_json: not JSON: {exc}") from None
+            snapshot = parse_snapshot(raw, "model_info_json")
+        else:
+            try:
+                snapshot = fetch_snapshot(hub_id, timeout=self.settings.rpc_timeout_seconds)
+            except ServiceError:
+                raise
+            except Exception as exc:  # no route to the hub (air-gapped, offline mode): a snapshot still works
+                raise FailedPrecondition(f"hub_id: cannot reach the hub ({exc}); send model_info_json") from None
+        added = add_model(self.settings.catalog_dir, hub_id, snapshot, self.cohorts, model_id)
+        stored = self.ranker.store.add_many(added.records)
+        self.replace_catalog(added.catalog)
+        self.publish_scores([added.card.id])
+        return added.card, len(stored)
+
+    def record_history(self) -> None:
+        """Score every model and append the scores to the history (the scheduler's step)."""
+        entries = self.ranker.record_history([c.id for c in self.catalog])
+        log.info("score history: %d scores recorded", len(entries))
+
+    async def reevaluate(self) -> None:
+        """One scheduled round: evaluate every served model (with matches), then record every score."""
+        request = EvaluationRequest(include_match=True, deadline_seconds=self.settings.evaluate_deadline_seconds)
+        async for event in self.evaluate(request):
+            if isinstance(event, Finished):
+                await asyncio.to_thread(self.publish_scores, event.model_ids)
+        await asyncio.to_thread(self.record_history)
+
     async def stop(self) -> None:
-        """Close the upstream channels and the store."""
+        """Stop the schedule, close the upstream channels and the store."""
+        if self._schedule_task is not None:
+            self._schedule_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._schedule_task
         if self.clients is not None:
             await self.clients.close()
         if self.store is not None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # A record with this unit says the observation could not be made (service down, probe fault); the
@@ -31,6 +32,7 @@ class Source(enum.StrEnum):
     PROBE = "probe"
     SUBMITTED = "submitted"
     MATCH = "match"
+    IMPORTED = "imported"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class EvidenceRecord:
     random_weights: bool = False
     detail: str = ""
     run_id: str = ""
+    # The external source a record was imported from (e.g. "huggingface:org/name"), and the key of the
+    # observation within it: the same (source_ref, observation_key) is stored once, and a source
+    # can be retracted as a whole.
+    source_ref: str = ""
+    observation_key: str = ""
     id: int | None = None
 
     def __post_init__(self) -> None:
@@ -61,6 +68,19 @@ class EvidenceRecord:
     def counts_as_evidence(self) -> bool:
         """False for records that only say an observation could not be made."""
         return self.unit not in NON_EVIDENCE_UNITS
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A score as it was computed at ``computed_at`` (freshness measured at ``as_of``)."""
+
+    model_id: str
+    computed_at: dt.datetime
+    as_of: dt.date
+    score: float
+    low: float
+    high: float
+    components: Mapping[str, float] = field(default_factory=dict)
 
 
 def utc_now() -> dt.datetime:
@@ -109,13 +129,55 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX evidence_by_run ON evidence (run_id)",
         ),
     ),
+    Migration(
+        4,
+        "imported records: source reference and observation key, one record per observation",
+        (
+            "ALTER TABLE evidence ADD COLUMN source_ref TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE evidence ADD COLUMN observation_key TEXT NOT NULL DEFAULT ''",
+            "CREATE UNIQUE INDEX evidence_observation ON evidence (source_ref, observation_key)"
+            " WHERE observation_key != ''",
+        ),
+    ),
+    Migration(
+        5,
+        "retracted sources (their records are kept for audit and stop counting)",
+        (
+            """
+            CREATE TABLE retraction (
+                source_ref TEXT PRIMARY KEY,
+                retracted_at TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT ''
+            )
+            """,
+        ),
+    ),
+    Migration(
+        6,
+        "score history",
+        (
+            """
+            CREATE TABLE score_history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                model_id TEXT NOT NULL,
+                computed_at TEXT NOT NULL,
+                as_of TEXT NOT NULL,
+                score REAL NOT NULL,
+                low REAL NOT NULL,
+                high REAL NOT NULL,
+                components TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+            "CREATE INDEX score_history_by_model ON score_history (model_id, computed_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
 
 _COLUMNS = (
     "id, model_id, capability, probe, value, unit, passed, observed_at, source, service_version, "
-    "random_weights, detail, run_id"
+    "random_weights, detail, run_id, source_ref, observation_key"
 )
 
 
@@ -161,7 +223,10 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
 
 
 def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
-    (rid, model_id, capability, probe, value, unit, passed, observed_at, source, version, random, detail, run_id) = row
+    (rid, model_id, capability, probe, value, unit, passed, observed_at, source, version, random, detail, run_id) = row[
+        :13
+    ]
+    source_ref, observation_key = row[13:15]
     return EvidenceRecord(
         id=int(str(rid)),
         model_id=str(model_id),
@@ -176,6 +241,8 @@ def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
         random_weights=bool(random),
         detail=str(detail),
         run_id=str(run_id),
+        source_ref=str(source_ref),
+        observation_key=str(observation_key),
     )
 
 
@@ -207,7 +274,11 @@ class EvidenceStore:
         return self.add_many([record])[0]
 
     def add_many(self, records: Iterable[EvidenceRecord]) -> list[EvidenceRecord]:
-        """Store records in one transaction (all or none); return them with their ids."""
+        """Store records in one transaction (all or none); return the newly stored ones with their ids.
+
+        A record whose (``source_ref``, ``observation_key``) is already stored is skipped, so
+        importing the same observations twice stores them once.
+        """
         records = list(records)
         stored: list[EvidenceRecord] = []
         with self._lock:
@@ -215,8 +286,11 @@ class EvidenceStore:
             try:
                 for r in records:
                     cursor = self._conn.execute(
-                        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at, source,"
-                        " service_version, random_weights, detail, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at,"
+                        " source, service_version, random_weights, detail, run_id, source_ref, observation_key)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        # Only a repeated observation is skipped; any other constraint still fails the batch.
+                        " ON CONFLICT (source_ref, observation_key) WHERE observation_key != '' DO NOTHING",
                         (
                             r.model_id,
                             r.capability,
@@ -230,25 +304,127 @@ class EvidenceStore:
                             int(r.random_weights),
                             r.detail,
                             r.run_id,
+                            r.source_ref,
+                            r.observation_key,
                         ),
                     )
-                    stored.append(replace(r, id=cursor.lastrowid))
+                    if cursor.rowcount:
+                        stored.append(replace(r, id=cursor.lastrowid))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         return stored
 
-    def records(self, model_id: str | None = None) -> list[EvidenceRecord]:
-        """Every record (or one model's), oldest first."""
-        query = f"SELECT {_COLUMNS} FROM evidence"
-        params: tuple[str, ...] = ()
+    def records(
+        self,
+        model_id: str | None = None,
+        *,
+        include_retracted: bool = False,
+        observed_until: dt.datetime | None = None,
+        source_ref: str | None = None,
+        probe: str | None = None,
+    ) -> list[EvidenceRecord]:
+        """Every record (or one model's), oldest first; records of retracted sources only on request."""
+        clauses: list[str] = []
+        params: list[str] = []
         if model_id is not None:
-            query += " WHERE model_id = ?"
-            params = (model_id,)
+            clauses.append("model_id = ?")
+            params.append(model_id)
+        if source_ref is not None:
+            clauses.append("source_ref = ?")
+            params.append(source_ref)
+        if probe is not None:
+            clauses.append("probe = ?")
+            params.append(probe)
+        if not include_retracted:
+            clauses.append("source_ref NOT IN (SELECT source_ref FROM retraction)")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            rows = self._conn.execute(query + " ORDER BY id", params).fetchall()
-        return [_row_to_record(row) for row in rows]
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM evidence{where} ORDER BY id", params).fetchall()
+        found = [_row_to_record(row) for row in rows]
+        if observed_until is not None:
+            # Compared as datetimes, not text: stored offsets may differ from the bound's.
+            found = [r for r in found if r.observed_at <= observed_until]
+        return found
+
+    def retract(self, source_ref: str, reason: str = "", at: dt.datetime | None = None) -> int:
+        """Stop counting every record of ``source_ref`` (they stay stored); return how many it has.
+
+        Retracting a source twice keeps the first retraction.
+        """
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                count = int(
+                    self._conn.execute("SELECT COUNT(*) FROM evidence WHERE source_ref = ?", (source_ref,)).fetchone()[
+                        0
+                    ]
+                )
+                if count:
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO retraction (source_ref, retracted_at, reason) VALUES (?, ?, ?)",
+                        (source_ref, (at or utc_now()).astimezone(dt.UTC).isoformat(), reason),
+                    )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return count
+
+    def retractions(self) -> dict[str, tuple[dt.datetime, str]]:
+        """Retracted source references → (when, why)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT source_ref, retracted_at, reason FROM retraction").fetchall()
+        return {str(s): (dt.datetime.fromisoformat(str(at)), str(why)) for s, at, why in rows}
+
+    def add_history(self, entries: Iterable[HistoryEntry]) -> None:
+        """Append computed scores to the score history (one transaction)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT INTO score_history (model_id, computed_at, as_of, score, low, high, components)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            e.model_id,
+                            e.computed_at.astimezone(dt.UTC).isoformat(),
+                            e.as_of.isoformat(),
+                            e.score,
+                            e.low,
+                            e.high,
+                            json.dumps(dict(e.components), sort_keys=True),
+                        )
+                        for e in entries
+                    ],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def history(self, model_id: str, until: dt.datetime | None = None) -> list[HistoryEntry]:
+        """The scores computed for a model, oldest first (up to ``until`` when given)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT model_id, computed_at, as_of, score, low, high, components FROM score_history"
+                " WHERE model_id = ? ORDER BY computed_at, id",
+                (model_id,),
+            ).fetchall()
+        entries = [
+            HistoryEntry(
+                model_id=str(m),
+                computed_at=dt.datetime.fromisoformat(str(at)),
+                as_of=dt.date.fromisoformat(str(as_of)),
+                score=float(score),
+                low=float(low),
+                high=float(high),
+                components=json.loads(str(components)),
+            )
+            for m, at, as_of, score, low, high, components in rows
+        ]
+        return [e for e in entries if until is None or e.computed_at <= until]
 
     def count(self, model_id: str | None = None, source: Source | None = None) -> int:
         """Number of stored records, optionally for one model and/or source."""
@@ -268,6 +444,12 @@ class EvidenceStore:
         with self._lock:
             rows = self._conn.execute("SELECT source, COUNT(*) FROM evidence GROUP BY source").fetchall()
         return {Source(str(s)): int(n) for s, n in rows}
+
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -8,23 +8,29 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from ranker.engine import check_model_id
 from ranker.evaluation import Finished, Progress, Recorded
 from ranker.wire import (
+    as_of_from_pb,
     card_to_pb,
     comparison_to_pb,
     evaluation_request_from_pb,
     evidence_from_pb,
     finished_to_pb,
+    history_to_pb,
+    influence_to_pb,
     leaderboard_to_pb,
     progress_to_pb,
     recorded_to_pb,
     score_to_pb,
 )
+from servicekit.errors import InvalidInput, NotFound
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 
 if TYPE_CHECKING:
     from ranker.component import RankerComponent
 
+MAX_EXPLAIN = 100
 SERVICE_NAME = ranker_pb2.DESCRIPTOR.services_by_name["RankerService"].full_name
 
 
@@ -54,8 +60,10 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[mis
         """One score."""
         ranker = self._c.ranker
         ranker.card(request.model_id)
-        result = await asyncio.to_thread(ranker.score, request.model_id)
-        self._c.metrics.publish_score(result)
+        as_of = as_of_from_pb(request.as_of, ranker.as_of())
+        result = await asyncio.to_thread(ranker.score, request.model_id, as_of)
+        if as_of is None:
+            self._c.metrics.publish_score(result)
         return ranker_pb2.GetScoreResponse(score=score_to_pb(result))
 
     async def Compare(self, request: ranker_pb2.CompareRequest, context: grpc.aio.ServicerContext) -> Any:
@@ -95,3 +103,45 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[mis
             self._c.metrics.evidence_records.labels(record.source.value).inc()
         await asyncio.to_thread(self._c.publish_scores, sorted({r.model_id for r in stored}))
         return ranker_pb2.SubmitEvidenceResponse(accepted=len(stored))
+
+    async def AddModel(self, request: ranker_pb2.AddModelRequest, context: grpc.aio.ServicerContext) -> Any:
+        """Card from the hub's model info, adoption evidence imported."""
+        self._c.ranker  # UNAVAILABLE before start  # noqa: B018
+        if request.model_id:
+            check_model_id("model_id", request.model_id)
+        card, imported = await asyncio.to_thread(
+            self._c.add_model, request.hub_id, request.model_id, request.model_info_json
+        )
+        view = await asyncio.to_thread(self._c.ranker.view, card.id)
+        return ranker_pb2.AddModelResponse(model=card_to_pb(card, view), evidence_imported=imported)
+
+    async def RetractSource(self, request: ranker_pb2.RetractSourceRequest, context: grpc.aio.ServicerContext) -> Any:
+        """Stop counting a source's records (kept for audit)."""
+        ranker = self._c.ranker
+        if not request.source_ref.strip():
+            raise InvalidInput("source_ref: must not be empty")
+        count = await asyncio.to_thread(ranker.store.retract, request.source_ref, request.reason)
+        if not count:
+            raise NotFound(f"source_ref: no record has source {request.source_ref!r}")
+        await asyncio.to_thread(self._c.publish_scores, [c.id for c in ranker.catalog])
+        return ranker_pb2.RetractSourceResponse(records=count)
+
+    async def ExplainScore(self, request: ranker_pb2.ExplainScoreRequest, context: grpc.aio.ServicerContext) -> Any:
+        """The score and the records that moved it most."""
+        ranker = self._c.ranker
+        ranker.card(request.model_id)
+        if request.limit > MAX_EXPLAIN:
+            raise InvalidInput(f"limit: at most {MAX_EXPLAIN}, got {request.limit}")
+        result, influences = await asyncio.to_thread(ranker.explain, request.model_id, request.limit or 5)
+        return ranker_pb2.ExplainScoreResponse(
+            score=score_to_pb(result), influences=[influence_to_pb(i) for i in influences]
+        )
+
+    async def GetScoreHistory(
+        self, request: ranker_pb2.GetScoreHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        """Every score computed for the model."""
+        ranker = self._c.ranker
+        ranker.card(request.model_id)
+        entries = await asyncio.to_thread(ranker.store.history, request.model_id)
+        return ranker_pb2.GetScoreHistoryResponse(scores=[history_to_pb(e) for e in entries])

@@ -13,9 +13,9 @@ from google.protobuf import timestamp_pb2
 
 from ranker.catalog import Catalog, ModelCard
 from ranker.compare import Comparison, EvidenceStats, Leader, ModelView
-from ranker.engine import LeaderboardEntry
+from ranker.engine import Influence, LeaderboardEntry
 from ranker.evaluation import Finished, Progress, Recorded
-from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, Source, utc_now
+from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, HistoryEntry, Source, utc_now
 from ranker.plan import EvaluationRequest
 from ranker.scoring import SIGNAL_PREFIXES, ScoreResult
 from servicekit.errors import InvalidInput
@@ -36,6 +36,7 @@ _SOURCE_TO_PB = {
     Source.PROBE: ranker_pb2.EVIDENCE_SOURCE_PROBE,
     Source.SUBMITTED: ranker_pb2.EVIDENCE_SOURCE_SUBMITTED,
     Source.MATCH: ranker_pb2.EVIDENCE_SOURCE_MATCH,
+    Source.IMPORTED: ranker_pb2.EVIDENCE_SOURCE_IMPORTED,
 }
 _SOURCE_FROM_PB = {v: k for k, v in _SOURCE_TO_PB.items()} | {ranker_pb2.EVIDENCE_SOURCE_UNSPECIFIED: Source.SUBMITTED}
 _LEADER = {
@@ -81,6 +82,7 @@ def summary_to_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
         probe_count=stats.probe,
         submitted_count=stats.submitted,
         match_count=stats.match,
+        imported_count=stats.imported,
         total_count=stats.total,
     )
     if stats.last_updated is not None:
@@ -166,6 +168,7 @@ def evidence_to_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
         service_version=record.service_version,
         random_weights=record.random_weights,
         detail=record.detail,
+        source_ref=record.source_ref,
     )
 
 
@@ -258,4 +261,36 @@ def finished_to_pb(event: Finished, scores: Sequence[ScoreResult]) -> ranker_pb2
             evidence_recorded=event.evidence_recorded,
             scores=[score_to_pb(s) for s in scores],
         )
+    )
+
+
+def as_of_from_pb(text: str, today: dt.date) -> dt.date | None:
+    """``GetScoreRequest.as_of``: empty is None (now); otherwise a date not after ``today``."""
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"as_of: expected a date YYYY-MM-DD, got {text!r}") from None
+    if day > today:
+        raise InvalidInput(f"as_of: {day.isoformat()} is in the future (today is {today.isoformat()})")
+    return day
+
+
+def influence_to_pb(influence: Influence) -> ranker_pb2.Influence:
+    """One record's influence on a score as a message."""
+    return ranker_pb2.Influence(
+        evidence=evidence_to_pb(influence.record), delta=influence.delta, component=influence.component
+    )
+
+
+def history_to_pb(entry: HistoryEntry) -> ranker_pb2.Score:
+    """A stored score as a message (``updated_at`` is when it was computed)."""
+    return ranker_pb2.Score(
+        model_id=entry.model_id,
+        score=entry.score,
+        low=entry.low,
+        high=entry.high,
+        components=[ranker_pb2.Component(name=name, value=value) for name, value in entry.components.items()],
+        updated_at=timestamp(entry.computed_at),
     )

@@ -21,7 +21,7 @@ def _target(catalog: Catalog, model_id: str, service: str) -> Target:
 
 def test_every_weights_origin_of_both_protos_maps_to_a_catalog_origin() -> None:
     for enum in (emotion_pb2.WeightsOrigin, image_pb2.WeightsOrigin):
-        names = {weights_origin_from_pb(name) for name in enum.keys()}
+        names = {weights_origin_from_pb(name) for name in enum.DESCRIPTOR.values_by_name}
         assert names == set(WEIGHTS_ORIGINS)
     assert emotion_origin(emotion_pb2.WEIGHTS_ORIGIN_SYNTHETIC_TRAINED) == "synthetic-trained"
     assert image_origin(image_pb2.WEIGHTS_ORIGIN_RANDOM) == "random"
