@@ -263,11 +263,11 @@ def _score_main(args: argparse.Namespace, settings: RankerSettings) -> int:
     ranker = _open_ranker(settings)
     try:
         as_of = None
-        if args.as_of:
+        if args.at:
             try:
-                as_of = dt.date.fromisoformat(args.as_of)
+                as_of = dt.date.fromisoformat(args.at)
             except ValueError:
-                raise InvalidInput(f"--as-of: expected YYYY-MM-DD, got {args.as_of!r}") from None
+                raise InvalidInput(f"--at: expected YYYY-MM-DD, got {args.at!r}") from None
         result = ranker.score(args.model_id, as_of)
         interval = f"[{result.low:.1f}, {result.high:.1f}]"
         print(f"{args.model_id} as of {result.as_of.isoformat()}: {result.score:.1f} {interval}")
@@ -330,7 +330,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--reason", default="", help="why (kept with the retraction)")
     elif command == "score":
         parser.add_argument("model_id")
-        parser.add_argument("--as-of", default="", help="date YYYY-MM-DD: the score from the evidence known then")
+        parser.add_argument("--at", default="", help="date YYYY-MM-DD: the score from the evidence known by then")
         parser.add_argument("--explain", type=int, default=5, help="show the N records that moved it most (0: none)")
     elif command == "report":
         parser.add_argument("--out", default="build/report", help="output folder (default: build/report)")
