@@ -19,10 +19,8 @@ def tournament(rng: np.random.Generator, games: int) -> list[Outcome]:
     for _ in range(games):
         a, b = rng.choice(len(TRUTH), 2, replace=False)
         p = 1.0 / (1.0 + np.exp(-(TRUTH[a] - TRUTH[b])))
-        if rng.random() < TIE_RATE:
-            score = 0.5
-        else:
-            score = 1.0 if rng.random() < (p - TIE_RATE / 2) / (1 - TIE_RATE) else 0.0
+        win = 1.0 if rng.random() < (p - TIE_RATE / 2) / (1 - TIE_RATE) else 0.0
+        score = 0.5 if rng.random() < TIE_RATE else win
         outcomes.append(Outcome(NAMES[a], NAMES[b], score))
     return outcomes
 
