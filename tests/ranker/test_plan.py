@@ -6,11 +6,14 @@ import pytest
 
 from ranker.catalog import WEIGHTS_ORIGINS, Catalog
 from ranker.discovery import Discovery, emotion_origin, image_origin, weights_origin_from_pb
+from ranker.evaluation import Finished
+from ranker.evidence import EvidenceStore
 from ranker.plan import EvaluationRequest, plan_round
 from ranker.probes import EMOTION, EMOTION_CLASSIFICATION, IMAGE, MATCH_PROBE, REGISTRY, TEXT_TO_IMAGE, Target
 from servicekit.errors import FailedPrecondition
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 from servicekit.pb.emoflux.image.v1 import image_pb2
+from tests.ranker.conftest import dead_address, make_evaluator
 
 
 def _target(catalog: Catalog, model_id: str, service: str) -> Target:
@@ -58,3 +61,18 @@ def test_a_model_that_is_not_served_now_is_a_failed_precondition(catalog: Catalo
         plan_round(EvaluationRequest(model_ids=("tiny-flux",)), catalog, found)
     with pytest.raises(FailedPrecondition, match="not served here"):
         plan_round(EvaluationRequest(model_ids=("flux-1-pro",)), catalog, found)
+
+
+async def test_failure_records_of_a_match_name_each_side_by_the_probe_s_capability(
+    catalog: Catalog, store: EvidenceStore
+) -> None:
+    evaluator, clients = make_evaluator(catalog, store, dead_address(), dead_address())
+    try:
+        events = [e async for e in evaluator.run(EvaluationRequest(probes=(MATCH_PROBE,)))]
+    finally:
+        await clients.close()
+    assert isinstance(events[-1], Finished)
+    records = {r.model_id: r for r in store.records() if r.probe == MATCH_PROBE}
+    assert records["tiny-flux"].capability == TEXT_TO_IMAGE
+    assert records["emotion-tiny"].capability == EMOTION_CLASSIFICATION
+    assert all(r.unit == "unavailable" for r in records.values())
