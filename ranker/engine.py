@@ -93,14 +93,19 @@ def catalog_records(card: ModelCard) -> list[EvidenceRecord]:
     return records
 
 
+def measured_here(record: EvidenceRecord) -> bool:
+    """True for records of this ranker's own probes and matches (not imported games, not the computed rating)."""
+    return record.source in (Source.PROBE, Source.MATCH) and not record.source_ref and record.probe != RATING_PROBE
+
+
 def evidence_stats(records: Iterable[EvidenceRecord]) -> EvidenceStats:
-    """Count records by source and outcome."""
+    """Count records by source and outcome (live counts only what was measured here)."""
     counts = dict.fromkeys(Source, 0)
     passed = evidence = unavailable = random = matched = 0
     newest: dt.datetime | None = None
     for r in records:
-        counts[r.source] += 1
-        if r.source in (Source.PROBE, Source.MATCH):
+        counts[r.source] += r.probe != RATING_PROBE
+        if measured_here(r):
             if r.counts_as_evidence:
                 evidence += 1
                 passed += r.passed
@@ -130,7 +135,7 @@ def capability_evidence(records: Iterable[EvidenceRecord]) -> dict[str, Capabili
     out: dict[str, CapabilityEvidence] = {}
     for r in records:
         current = out.get(r.capability, CapabilityEvidence())
-        live = r.source in (Source.PROBE, Source.MATCH) and r.counts_as_evidence
+        live = measured_here(r) and r.counts_as_evidence
         out[r.capability] = CapabilityEvidence(
             records=current.records + (1 if live else 0),
             passed=current.passed + (1 if live and r.passed else 0),

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ranker.compare import Comparison, Leader, ModelView
-from ranker.engine import LeaderboardEntry, Ranker
-from ranker.evidence import EvidenceRecord, HistoryEntry, Source, utc_now
+from ranker.engine import LeaderboardEntry, Ranker, measured_here
+from ranker.evidence import EvidenceRecord, HistoryEntry, utc_now
 from ranker.report_evidence import (
     EvidenceOrigin,
     evidence_origin,
@@ -65,7 +65,7 @@ def build_report(ranker: Ranker, pairs: Sequence[tuple[str, str]] = (), note: st
             pairs.append(SERVED_PAIR)
     evidence = []
     for card in ranker.catalog:
-        live = tuple(r for r in ranker.store.records(card.id) if r.source in (Source.PROBE, Source.MATCH))
+        live = tuple(r for r in ranker.store.records(card.id) if measured_here(r))
         if live:
             evidence.append(ModelEvidence(ranker.view(card.id), live))
     return ReportData(

@@ -47,6 +47,9 @@ def test_import_feeds_times_matched_and_the_match_graph(tmp_path: Path, catalog:
     pro = ranker.view("flux-1-pro")
     schnell = ranker.view("flux-1-schnell")
     assert pro.stats.times_matched == 15 and schnell.stats.times_matched == 19
+    # Imported games are not evidence measured here: no "only X has live evidence" verdict from them.
+    assert pro.stats.live == 0 and pro.stats.match == 15 and pro.stats.total == pro.stats.catalog + 15
+    assert not any("live probe evidence" in note for note in ranker.compare("flux-1-pro", "flux-1-schnell").notes)
     assert ranker.compare("flux-1-pro", "flux-1-schnell").row("Times Matched").value_a == "15"
     graph = pro.score.component("match_graph")
     assert not graph.from_prior and graph.evidence_count == 1  # one rating, not one record per game
