@@ -22,6 +22,7 @@ from servicekit.errors import InvalidInput
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
 
 MAX_SUBMITTED = 1000
+MAX_SOURCE_REF_BYTES = 200
 # Submitted observations dated further ahead than this are rejected (clock skew allowance).
 FUTURE_SLACK = dt.timedelta(minutes=5)
 
@@ -197,6 +198,10 @@ def evidence_from_pb(
             raise InvalidInput(f"{where}.value: {m.value:g} outside [0, 1] for a {prefix} observation")
         if len(m.detail.encode()) > MAX_DETAIL_BYTES:
             raise InvalidInput(f"{where}.detail: {len(m.detail.encode())} bytes, at most {MAX_DETAIL_BYTES}")
+        if len(m.source_ref.encode()) > MAX_SOURCE_REF_BYTES:
+            raise InvalidInput(
+                f"{where}.source_ref: {len(m.source_ref.encode())} bytes, at most {MAX_SOURCE_REF_BYTES}"
+            )
         if m.source not in _SOURCE_FROM_PB:
             raise InvalidInput(f"{where}.source: unknown value {m.source}")
         observed = m.observed_at.ToDatetime(tzinfo=dt.UTC) if m.HasField("observed_at") else now
@@ -215,6 +220,7 @@ def evidence_from_pb(
                 service_version=m.service_version,
                 random_weights=m.random_weights,
                 detail=m.detail,
+                source_ref=m.source_ref.strip(),
             )
         )
     return records

@@ -153,3 +153,33 @@ async def test_the_schedule_re_evaluates_and_keeps_every_score(start: Start) -> 
     assert [h.updated_at.ToDatetime() for h in history] == sorted(h.updated_at.ToDatetime() for h in history)
     # The services are down: the rounds stored "unavailable" records, never a score change from them.
     assert json.loads(component.ranker.store.records("tiny-flux")[0].detail)["error"]
+
+
+async def test_submitted_evidence_with_a_source_can_be_retracted(start: Start) -> None:
+    _, stub = await start()
+
+    def evidence(value: float, ref: str) -> ranker_pb2.Evidence:
+        return ranker_pb2.Evidence(
+            model_id="tiny-flux",
+            capability="model",
+            probe="quality.review",
+            value=value,
+            unit="fraction",
+            source_ref=ref,
+        )
+
+    accepted = await stub.SubmitEvidence(
+        ranker_pb2.SubmitEvidenceRequest(evidence=[evidence(1.0, "review:batch-7"), evidence(0.9, "review:batch-7")]),
+        timeout=10,
+    )
+    assert accepted.accepted == 2
+    score = (await stub.GetScore(ranker_pb2.GetScoreRequest(model_id="tiny-flux"), timeout=10)).score
+    assert next(c for c in score.components if c.name == "quality").evidence_count == 2
+    assert (await stub.RetractSource(ranker_pb2.RetractSourceRequest(source_ref="review:batch-7"))).records == 2
+    score = (await stub.GetScore(ranker_pb2.GetScoreRequest(model_id="tiny-flux"), timeout=10)).score
+    assert next(c for c in score.components if c.name == "quality").from_prior
+    error = await _error(
+        stub.SubmitEvidence(ranker_pb2.SubmitEvidenceRequest(evidence=[evidence(1.0, "x" * 201)]), timeout=10)
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "evidence[0].source_ref: 201 bytes, at most 200" in (error.details() or "")
