@@ -7,11 +7,44 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ranker.adoption import Cohort, adoption_records
-from ranker.catalog import CardExists, Catalog, CatalogError, ModelCard, write_card
+from ranker.catalog import BUNDLED_DIR, Catalog, CatalogError, ModelCard, load_catalog, parse_card
 from ranker.evidence import EvidenceRecord
 from ranker.hub import card_data, check_hub_id, retrieved_at
 from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidInput
+
+
+def write_card(directory: Path, data: Mapping[str, Any]) -> Catalog:
+    """Add one card (YAML data) to the catalog folder ``directory``; return the catalog with it.
+
+    An empty or missing folder is first seeded with the bundled cards, so a new card joins them.
+    The card is validated on its own and with the rest (unique id, known ``relates_to``) before it
+    is written; a card whose id is taken raises :class:`CardExists`.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    if not any(directory.glob("*.yaml")):
+        for bundled in sorted(BUNDLED_DIR.glob("*.yaml")):
+            (directory / bundled.name).write_text(bundled.read_text(encoding="utf-8"), encoding="utf-8")
+    model_id = str(data.get("id", ""))
+    target = directory / f"{model_id}.yaml"
+    card = parse_card(dict(data), target.name)
+    current = load_catalog(directory)
+    existing = current.get(card.id)
+    if existing is not None:
+        raise CardExists(f"id: model id {card.id!r} is already in the catalog ({existing.source_file})")
+    if card.hub_id and (other := current.by_hub_id(card.hub_id)) is not None:
+        raise CardExists(f"hub_id: {card.hub_id!r} already has a card ({other.source_file})")
+    catalog = Catalog([*current, card])
+    text = "# Created from Hugging Face model info by python -m ranker add-model.\n"
+    text += yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+    target.write_text(text, encoding="utf-8")
+    return catalog
+
+
+class CardExists(CatalogError):
+    """A card with this id (or hub id) is already in the catalog."""
 
 
 @dataclass(frozen=True)
