@@ -26,7 +26,7 @@ from ranker.schedule import Scheduler
 from ranker.scoring import ScoreResult, ScoringPolicy, load_policy
 from ranker.service import SERVICE_NAME, RankerServicer
 from ranker.settings import RankerSettings
-from servicekit.errors import FailedPrecondition, InvalidInput, NotReady, ServiceError
+from servicekit.errors import InvalidInput, NotReady
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2_grpc
 from servicekit.server import ServicerRegistration
 from servicekit.settings import ServerSettings
@@ -150,12 +150,7 @@ class RankerComponent:
                 raise InvalidInput(f"model_info_json: not JSON: {exc}") from None
             snapshot = parse_snapshot(raw, "model_info_json")
         else:
-            try:
-                snapshot = fetch_snapshot(hub_id, timeout=self.settings.rpc_timeout_seconds)
-            except ServiceError:
-                raise
-            except Exception as exc:  # no route to the hub (air-gapped, offline mode): a snapshot still works
-                raise FailedPrecondition(f"hub_id: cannot reach the hub ({exc}); send model_info_json") from None
+            snapshot = fetch_snapshot(hub_id, timeout=self.settings.rpc_timeout_seconds)
         added = add_model(self.settings.catalog_dir, hub_id, snapshot, self.cohorts, model_id)
         stored = self.ranker.store.add_many(added.records)
         self.replace_catalog(added.catalog)

@@ -19,7 +19,7 @@ from typing import Any
 
 from huggingface_hub import ModelInfo
 
-from servicekit.errors import InvalidInput
+from servicekit.errors import FailedPrecondition, InvalidInput
 
 RETRIEVED_AT = "retrievedAt"
 # What the add-model command asks the hub for (``expand`` properties of /api/models/<id>).
@@ -102,19 +102,29 @@ def write_snapshot(data: Mapping[str, Any], path: Path) -> None:
 
 
 def fetch_snapshot(hub_id: str, now: dt.datetime | None = None, timeout: float = 30.0) -> dict[str, Any]:
-    """Ask the hub for a model's info (the request ``HfApi.model_info`` makes), stamped ``retrievedAt``."""
+    """Ask the hub for a model's info (the request ``HfApi.model_info`` makes), stamped ``retrievedAt``.
+
+    A hub that cannot be reached (no network, offline mode) or that does not know the id is
+    FailedPrecondition: the caller can still work from a snapshot file.
+    """
     from huggingface_hub import HfApi, get_session, hf_raise_for_status
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
     check_hub_id(hub_id)
-    api = HfApi()
-    reply = get_session().get(
-        f"{api.endpoint}/api/models/{hub_id}",
-        headers=api._build_hf_headers(),
-        params={"expand": list(EXPAND)},
-        timeout=timeout,
-    )
-    hf_raise_for_status(reply)
-    data = dict(reply.json())
+    try:
+        reply = get_session().get(
+            f"{HfApi().endpoint}/api/models/{hub_id}",
+            headers=build_hf_headers(),
+            params={"expand": list(EXPAND)},
+            timeout=timeout,
+        )
+        hf_raise_for_status(reply)
+        data = dict(reply.json())
+    except Exception as exc:  # httpx, hub and offline-mode errors alike: say what failed and what else works
+        raise FailedPrecondition(
+            f"hub_id: cannot read the model info of {hub_id!r} from the hub ({type(exc).__name__}: {exc});"
+            " use a snapshot file (--from) or model_info_json"
+        ) from None
     data[RETRIEVED_AT] = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
     return parse_snapshot(data, hub_id)
 

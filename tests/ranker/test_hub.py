@@ -161,3 +161,26 @@ def test_cli_add_model_from_a_snapshot_saves_and_imports(tmp_path: Path, capsys:
     assert "adoption.downloads-all-time" in out or "adoption.downloads-recent" in out
     assert main(["add-model", "stabilityai/sdxl-turbo", "--from", str(SDXL), *common]) == 2
     assert "is already in the catalog" in capsys.readouterr().err
+
+
+def test_add_model_without_a_reachable_hub_says_to_use_a_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    from tests.ranker.conftest import dead_address
+
+    # Point the hub client at a loopback port nothing listens on (no test ever reaches the real hub).
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://{dead_address()}")
+    args = [
+        "add-model",
+        "stabilityai/sdxl-turbo",
+        "--catalog-dir",
+        str(tmp_path / "c"),
+        "--db-path",
+        str(tmp_path / "e"),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "hub_id: cannot read the model info of 'stabilityai/sdxl-turbo' from the hub" in err
+    assert "use a snapshot file (--from)" in err and not (tmp_path / "c").exists()
