@@ -124,7 +124,13 @@ async def test_add_model_from_a_snapshot_then_score_explain_and_retract(start: S
         assert (error.code().name, text in (error.details() or "")) == (code, True), error.details()
 
 
-async def test_add_model_without_a_snapshot_and_no_hub_is_a_failed_precondition(start: Start) -> None:
+async def test_add_model_without_a_snapshot_and_no_hub_is_a_failed_precondition(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    # The hub client points at a loopback port nothing listens on (no test ever reaches the real hub).
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://{dead_address()}")
     _, stub = await start()
     error = await _error(stub.AddModel(ranker_pb2.AddModelRequest(hub_id="someone/model"), timeout=30))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "model_info_json" in (error.details() or "")
