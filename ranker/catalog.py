@@ -27,7 +27,17 @@ WEIGHTS_ORIGINS = ("unspecified", "random", "synthetic-trained", "pretrained")
 SIGNAL_COMPONENTS = ("adoption", "quality", "ecosystem")
 SERVICES = ("emotion", "image")
 CAPABILITY_ORIGINS = ("reference", "catalog")
-FACT_KEYS = ("publisher", "pricing", "license", "released", "updated", "parameters", "architecture")
+FACT_KEYS = (
+    "publisher",
+    "pricing",
+    "license",
+    "released",
+    "updated",
+    "parameters",
+    "architecture",
+    "library",
+    "base_model",
+)
 
 
 class CatalogError(ValueError):
@@ -114,6 +124,7 @@ class ModelCard:
     relation: str = ""
     served_by: ServedBy | None = None
     source_file: str = ""
+    hub_id: str = ""
 
     def fact(self, key: str) -> str:
         """The value of a fact, or "" when the card does not state it."""
@@ -213,7 +224,17 @@ def _join(path: str, key: str) -> str:
 
 
 _CARD_REQUIRED = ("id", "display_name", "type", "artifact_type", "description", "source", "date", "reference")
-_CARD_OPTIONAL = ("facts", "capabilities", "signals", "weights", "relates_to", "relation", "served_by", "note")
+_CARD_OPTIONAL = (
+    "facts",
+    "capabilities",
+    "signals",
+    "weights",
+    "relates_to",
+    "relation",
+    "served_by",
+    "note",
+    "hub_id",
+)
 _PROV_FIELDS = ("source", "date", "note")
 
 
@@ -349,6 +370,7 @@ def parse_card(data: Any, file: str) -> ModelCard:
         relation=check.text(raw.get("relation"), "relation", allow_empty=True),
         served_by=served_by,
         source_file=file,
+        hub_id=check.text(raw.get("hub_id"), "hub_id", allow_empty=True),
     )
     if check.problems:
         raise CatalogError("\n".join(check.problems))
@@ -403,6 +425,11 @@ class Catalog:
                 raise ValueError(f"{model_id!r}: no card with a provenance date")
             dates.append(dt.date.fromisoformat(card.provenance.date))
         return max(dates)
+
+    def by_hub_id(self, hub_id: str) -> ModelCard | None:
+        """The card that names ``hub_id`` (case-insensitive, as the hub treats ids), or None."""
+        wanted = hub_id.lower()
+        return next((c for c in self if c.hub_id and c.hub_id.lower() == wanted), None)
 
     def variants_of(self, model_id: str) -> list[ModelCard]:
         """Cards that relate to ``model_id`` (its servable variants), sorted by id."""

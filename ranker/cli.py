@@ -1,4 +1,6 @@
-"""Command line: ``python -m ranker [serve] | evaluate | compare | report``.
+"""Command line: ``python -m ranker [serve] | evaluate | compare | report | add-model | ... | score``.
+
+The evidence commands are add-model, import-adoption, import-pairwise, retract and score.
 
 ``evaluate``, ``compare`` and ``report`` work directly on the evidence store and call the emotion
 and image services themselves (no ranker server needed); every ranker setting (``--db-path``,
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -17,21 +20,36 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from ranker.adoption import adoption_records, load_cohorts
 from ranker.catalog import load_catalog
 from ranker.clients import ServiceClients
 from ranker.compare import Comparison, Leader
+from ranker.component import build_component, probe_settings
 from ranker.engine import Ranker
-from ranker.evaluation import EvaluationRequest, Evaluator, Finished, Progress, Recorded
+from ranker.evaluation import Evaluator, Finished, Progress, Recorded
 from ranker.evidence import EvidenceStore
+from ranker.hub import fetch_snapshot, read_snapshot, retrieved_at, write_snapshot
+from ranker.intake import add_model
+from ranker.pairwise import read_pairwise
+from ranker.plan import EvaluationRequest
 from ranker.probes import REGISTRY, ProbeContext
 from ranker.report import build_report, write_report
 from ranker.scoring import ScoringPolicy, load_policy
-from ranker.service import build_component, probe_settings
 from ranker.settings import RankerSettings
-from servicekit.errors import ServiceError
+from servicekit.errors import InvalidInput, NotFound, ServiceError
 from servicekit.server import run_service
 
-COMMANDS = ("serve", "evaluate", "compare", "report")
+COMMANDS = (
+    "serve",
+    "evaluate",
+    "compare",
+    "report",
+    "add-model",
+    "import-adoption",
+    "import-pairwise",
+    "retract",
+    "score",
+)
 
 
 def format_table(headline: str, names: tuple[str, str], rows: Sequence[tuple[str, str, str, bool, bool]]) -> str:
@@ -190,10 +208,92 @@ def _report_main(args: argparse.Namespace, settings: RankerSettings) -> int:
     return 0
 
 
+def _add_model_main(args: argparse.Namespace, settings: RankerSettings) -> int:
+    snapshot = read_snapshot(Path(args.from_file)) if args.from_file else fetch_snapshot(args.hub_id)
+    if args.save:
+        write_snapshot(snapshot, Path(args.save))
+        print(f"model info saved: {args.save}")
+    added = add_model(settings.catalog_dir, args.hub_id, snapshot, load_cohorts(settings.cohorts_file), args.id)
+    print(f"card written: {settings.catalog_dir}/{added.card.id}.yaml ({added.card.artifact_type}, "
+          f"{len(added.card.capabilities)} capabilities)")  # fmt: skip
+    with EvidenceStore(settings.db_path) as store:
+        stored = store.add_many(added.records)
+    print(f"{len(stored)} evidence records imported ({len(added.records) - len(stored)} already stored)")
+    return 0
+
+
+def _import_adoption_main(args: argparse.Namespace, settings: RankerSettings) -> int:
+    ranker = _open_ranker(settings)
+    cohorts = load_cohorts(settings.cohorts_file)
+    try:
+        for name in args.files:
+            snapshot = read_snapshot(Path(name))
+            card = ranker.catalog.by_hub_id(str(snapshot["id"]))
+            if card is None:
+                raise InvalidInput(f"{name}: no card has hub_id {snapshot['id']!r} (add it with add-model)")
+            records = adoption_records(card.id, card.artifact_type, snapshot, retrieved_at(snapshot, name), cohorts)
+            stored = ranker.store.add_many(records)
+            print(f"{card.id}: {len(stored)} records imported ({len(records) - len(stored)} already stored)")
+    finally:
+        ranker.store.close()
+    return 0
+
+
+def _import_pairwise_main(args: argparse.Namespace, settings: RankerSettings) -> int:
+    ranker = _open_ranker(settings)
+    try:
+        records = read_pairwise(Path(args.file), ranker.catalog)
+        stored = ranker.store.add_many(records)
+        print(f"{len(records) // 2} games read, {len(stored) // 2} new (records stored: {len(stored)})")
+    finally:
+        ranker.store.close()
+    return 0
+
+
+def _retract_main(args: argparse.Namespace, settings: RankerSettings) -> int:
+    with EvidenceStore(settings.db_path) as store:
+        count = store.retract(args.source_ref, args.reason)
+    if not count:
+        raise NotFound(f"source_ref: no record has source {args.source_ref!r}")
+    print(f"{args.source_ref}: {count} records no longer count (kept for audit)")
+    return 0
+
+
+def _score_main(args: argparse.Namespace, settings: RankerSettings) -> int:
+    ranker = _open_ranker(settings)
+    try:
+        as_of = None
+        if args.at:
+            try:
+                as_of = dt.date.fromisoformat(args.at)
+            except ValueError:
+                raise InvalidInput(f"--at: expected YYYY-MM-DD, got {args.at!r}") from None
+        result = ranker.score(args.model_id, as_of)
+        interval = f"[{result.low:.1f}, {result.high:.1f}]"
+        print(f"{args.model_id} as of {result.as_of.isoformat()}: {result.score:.1f} {interval}")
+        for c in result.components:
+            print(f"  {c.label:<12} {c.value:.2f} x {c.weight:.2f}" + ("  (prior)" if c.from_prior else ""))
+        if args.explain and as_of is None:
+            _, influences = ranker.explain(args.model_id, args.explain)
+            print("records that moved it most:")
+            for item in influences:
+                r = item.record
+                what = f"{r.probe:<30} {r.value:.3g} {r.unit} [{r.source.value}]"
+                print(f"  {item.delta:+6.2f}  {item.component:<11} {what}")
+    finally:
+        ranker.store.close()
+    return 0
+
+
 _DESCRIPTIONS = {
     "evaluate": "Probe the models the emotion and image services serve and store the evidence.",
     "compare": "Compare two models row by row and print the verdict.",
     "report": "Write the comparison report as Markdown and a self-contained HTML page.",
+    "add-model": "Add a model to the catalog (--catalog-dir) from its Hugging Face model info.",
+    "import-adoption": "Import downloads, likes and last-modified dates from model-info snapshot files.",
+    "import-pairwise": "Import pairwise outcomes (JSONL: query, model_a, model_b, winner, source, time).",
+    "retract": "Retract an evidence source: its records stop counting and stay stored.",
+    "score": "Print a model's score, now or as of a date, and what moved it most.",
 }
 
 
@@ -216,6 +316,22 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("model_a")
         parser.add_argument("model_b")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    elif command == "add-model":
+        parser.add_argument("hub_id", help="Hugging Face hub id, owner/name")
+        parser.add_argument("--id", default="", help="catalog id (default: from the hub id's name)")
+        parser.add_argument("--from", dest="from_file", help="read the model info from this snapshot file")
+        parser.add_argument("--save", help="write the model info snapshot to this file")
+    elif command == "import-adoption":
+        parser.add_argument("files", nargs="+", help="model-info snapshot files (written by add-model --save)")
+    elif command == "import-pairwise":
+        parser.add_argument("file", help="JSONL of pairwise outcomes")
+    elif command == "retract":
+        parser.add_argument("source_ref", help="the source to retract, e.g. pairwise:arena")
+        parser.add_argument("--reason", default="", help="why (kept with the retraction)")
+    elif command == "score":
+        parser.add_argument("model_id")
+        parser.add_argument("--at", default="", help="date YYYY-MM-DD: the score from the evidence known by then")
+        parser.add_argument("--explain", type=int, default=5, help="show the N records that moved it most (0: none)")
     elif command == "report":
         parser.add_argument("--out", default="build/report", help="output folder (default: build/report)")
         parser.add_argument("--pair", action="append", help="MODEL_A,MODEL_B to compare (repeatable)")
@@ -232,7 +348,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, remaining = _parser(command).parse_known_args(rest)
     settings = RankerSettings.load(remaining)
     try:
-        handler = {"evaluate": _evaluate_main, "compare": _compare_main, "report": _report_main}[command]
+        handler = {
+            "evaluate": _evaluate_main,
+            "compare": _compare_main,
+            "report": _report_main,
+            "add-model": _add_model_main,
+            "import-adoption": _import_adoption_main,
+            "import-pairwise": _import_pairwise_main,
+            "retract": _retract_main,
+            "score": _score_main,
+        }[command]
         return handler(args, settings)
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)

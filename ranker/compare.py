@@ -41,6 +41,7 @@ class EvidenceStats:
     probe: int = 0
     submitted: int = 0
     match: int = 0
+    imported: int = 0
     probes_passed: int = 0
     probes_evidence: int = 0
     unavailable: int = 0
@@ -51,7 +52,7 @@ class EvidenceStats:
     @property
     def total(self) -> int:
         """All records."""
-        return self.catalog + self.probe + self.submitted + self.match
+        return self.catalog + self.probe + self.submitted + self.match + self.imported
 
     @property
     def live(self) -> int:

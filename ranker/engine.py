@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from ranker.catalog import SLUG, Catalog, ModelCard
 from ranker.compare import CapabilityEvidence, Comparison, EvidenceStats, ModelView, compare_views
-from ranker.evidence import EvidenceRecord, EvidenceStore, Source
-from ranker.scoring import ScoreResult, ScoringPolicy, date_value, score_model
+from ranker.evidence import EvidenceRecord, EvidenceStore, HistoryEntry, Source, utc_now
+from ranker.pairwise import PAIRWISE_PROBE, RATING_PROBE, rating_records, ratings_of
+from ranker.scoring import ScoreResult, ScoringPolicy, contribution, date_value, point_score, score_model
 from servicekit.errors import InvalidInput, NotFound
 
 
@@ -35,6 +36,20 @@ class LeaderboardEntry:
     rank: int
     card: ModelCard
     score: ScoreResult
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last instant of ``day`` in UTC (what "as of D" includes)."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1, microseconds=-1)
+
+
+@dataclass(frozen=True)
+class Influence:
+    """How much one record moved a score: the score with it minus the score without it."""
+
+    record: EvidenceRecord
+    delta: float
+    component: str
 
 
 def _midnight(date_text: str) -> dt.datetime:
@@ -79,28 +94,34 @@ def catalog_records(card: ModelCard) -> list[EvidenceRecord]:
     return records
 
 
+def measured_here(record: EvidenceRecord) -> bool:
+    """True for records of this ranker's own probes and matches (not imported games, not the computed rating)."""
+    return record.source in (Source.PROBE, Source.MATCH) and not record.source_ref and record.probe != RATING_PROBE
+
+
 def evidence_stats(records: Iterable[EvidenceRecord]) -> EvidenceStats:
-    """Count records by source and outcome."""
+    """Count records by source and outcome (live counts only what was measured here)."""
     counts = dict.fromkeys(Source, 0)
     passed = evidence = unavailable = random = matched = 0
     newest: dt.datetime | None = None
     for r in records:
-        counts[r.source] += 1
-        if r.source in (Source.PROBE, Source.MATCH):
+        counts[r.source] += r.probe != RATING_PROBE
+        if measured_here(r):
             if r.counts_as_evidence:
                 evidence += 1
                 passed += r.passed
             else:
                 unavailable += 1
         random += r.random_weights
-        # A match that could not run (a service was down) is not a match.
-        matched += r.source is Source.MATCH and r.counts_as_evidence
+        # A match that could not run (a service was down) is not a match; a rating summarises matches.
+        matched += r.source is Source.MATCH and r.counts_as_evidence and r.probe != RATING_PROBE
         newest = r.observed_at if newest is None or r.observed_at > newest else newest
     return EvidenceStats(
         catalog=counts[Source.CATALOG],
         probe=counts[Source.PROBE],
         submitted=counts[Source.SUBMITTED],
         match=counts[Source.MATCH],
+        imported=counts[Source.IMPORTED],
         probes_passed=passed,
         probes_evidence=evidence,
         unavailable=unavailable,
@@ -115,7 +136,7 @@ def capability_evidence(records: Iterable[EvidenceRecord]) -> dict[str, Capabili
     out: dict[str, CapabilityEvidence] = {}
     for r in records:
         current = out.get(r.capability, CapabilityEvidence())
-        live = r.source in (Source.PROBE, Source.MATCH) and r.counts_as_evidence
+        live = measured_here(r) and r.counts_as_evidence
         out[r.capability] = CapabilityEvidence(
             records=current.records + (1 if live else 0),
             passed=current.passed + (1 if live and r.passed else 0),
@@ -150,6 +171,7 @@ class Ranker:
         self.seed = seed
         self._as_of = as_of
         self._today = today
+        self._rating_cache: dict[tuple[object, ...], dict[str, EvidenceRecord]] = {}
 
     def as_of(self) -> dt.date:
         """The date freshness is measured at (pinned, or today in UTC)."""
@@ -190,26 +212,84 @@ class Ranker:
         self.check_artifact_type(artifact_type)
         return [c for c in self.catalog if not artifact_type or c.artifact_type == artifact_type]
 
-    def records(self, model_id: str) -> list[EvidenceRecord]:
-        """All evidence about a model: its catalog records, then the stored ones."""
-        card = self.card(model_id)
-        return catalog_records(card) + self.store.records(model_id)
+    def records(self, model_id: str, until: dt.datetime | None = None) -> list[EvidenceRecord]:
+        """All evidence about a model that counts: catalog records, stored ones, its pairwise rating.
 
-    def score(self, model_id: str) -> ScoreResult:
-        """The model's current score."""
+        ``until`` keeps only what was observed by then (for "as of" scores); records of retracted
+        sources never count.
+        """
         card = self.card(model_id)
-        return self._score(card, self.records(model_id))
+        own = [r for r in catalog_records(card) if until is None or r.observed_at <= until]
+        own += self.store.records(model_id, observed_until=until)
+        rating = self._ratings(until).get(model_id)
+        return own + ([rating] if rating is not None else [])
 
-    def _score(self, card: ModelCard, records: list[EvidenceRecord]) -> ScoreResult:
+    def _ratings(self, until: dt.datetime | None) -> dict[str, EvidenceRecord]:
+        """Bradley-Terry rating records of every model with pairwise outcomes (memoised per data)."""
+        games = self.store.records(probe=PAIRWISE_PROBE, observed_until=until)
+        key = (until, len(games), games[-1].id if games else None, len(self.store.retractions()))
+        cached = self._rating_cache.get(key)
+        if cached is None:
+            ratings = ratings_of(games, samples=min(self.samples, 200), seed=self.seed)
+            stamp = max((g.observed_at for g in games), default=until or utc_now())
+            cached = rating_records(ratings, stamp)
+            self._rating_cache = {key: cached}
+        return cached
+
+    def score(self, model_id: str, as_of: dt.date | None = None) -> ScoreResult:
+        """The model's score now, or as of the end of day ``as_of`` (evidence observed by then, freshness then)."""
+        card = self.card(model_id)
+        if as_of is None:
+            return self._score(card, self.records(model_id))
+        return self._score(card, self.records(model_id, end_of_day(as_of)), as_of)
+
+    def _score(self, card: ModelCard, records: list[EvidenceRecord], as_of: dt.date | None = None) -> ScoreResult:
         return score_model(
             card.id,
             records,
             weights=self.policy.weights_for(card.artifact_type),
             policy=self.policy,
-            as_of=self.as_of(),
+            as_of=as_of or self.as_of(),
             samples=self.samples,
             seed=self.seed,
         )
+
+    def explain(self, model_id: str, limit: int = 5) -> tuple[ScoreResult, list[Influence]]:
+        """The score and the records that moved it most (leave-one-out change of the point score)."""
+        card = self.card(model_id)
+        records = self.records(model_id)
+        weights = self.policy.weights_for(card.artifact_type)
+        as_of = self.as_of()
+        full = point_score(records, weights, self.policy, as_of)
+        influences = []
+        for i, record in enumerate(records):
+            found = contribution(record, as_of, self.policy.half_life_days)
+            if found is None:
+                continue
+            without = point_score(records[:i] + records[i + 1 :], weights, self.policy, as_of)
+            influences.append(Influence(record, full - without, found[0]))
+        influences.sort(key=lambda x: (-abs(x.delta), x.record.probe))
+        return self._score(card, records), influences[:limit] if limit else influences
+
+    def record_history(self, model_ids: list[str], computed_at: dt.datetime | None = None) -> list[HistoryEntry]:
+        """Score the models now and append the scores to the history."""
+        when = computed_at or utc_now()
+        entries = []
+        for model_id in model_ids:
+            result = self.score(model_id)
+            entries.append(
+                HistoryEntry(
+                    model_id=model_id,
+                    computed_at=when,
+                    as_of=result.as_of,
+                    score=result.score,
+                    low=result.low,
+                    high=result.high,
+                    components={c.name: c.value for c in result.components},
+                )
+            )
+        self.store.add_history(entries)
+        return entries
 
     def served_as(self, card: ModelCard) -> list[str]:
         """The card itself (if probed) and its related variants that have live evidence."""
@@ -223,7 +303,7 @@ class Ranker:
     def view(self, model_id: str, field: str = "model_id") -> ModelView:
         """Card, score and evidence counts of one model."""
         card = self.card(model_id, field)
-        records = catalog_records(card) + self.store.records(card.id)
+        records = self.records(card.id)
         return ModelView(
             card=card,
             score=self._score(card, records),

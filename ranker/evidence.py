@@ -1,4 +1,4 @@
-"""The durable evidence store: SQLite in WAL mode with ``synchronous=FULL`` and ordered migrations.
+"""The durable evidence store: SQLite in WAL mode with ``synchronous=FULL``, schema by ``ranker.migrations``.
 
 Every write is one transaction, committed before the call returns, so a record that was reported
 as stored survives a ``kill -9`` of the writer (and, with FULL sync, a power cut). The schema is
@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from ranker.migrations import LATEST_VERSION, MIGRATIONS, Migration, SchemaError, migrate
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "EvidenceRecord",
+    "EvidenceStore",
+    "HistoryEntry",
+    "Migration",
+    "SchemaError",
+    "Source",
+    "migrate",
+    "utc_now",
+]
 
 # A record with this unit says the observation could not be made (service down, probe fault); the
 # scorer ignores it because it says nothing about the model.
@@ -31,6 +47,7 @@ class Source(enum.StrEnum):
     PROBE = "probe"
     SUBMITTED = "submitted"
     MATCH = "match"
+    IMPORTED = "imported"
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,11 @@ class EvidenceRecord:
     random_weights: bool = False
     detail: str = ""
     run_id: str = ""
+    # The external source a record was imported from (e.g. "huggingface:org/name"), and the key of the
+    # observation within it: the same (source_ref, observation_key) is stored once, and a source
+    # can be retracted as a whole.
+    source_ref: str = ""
+    observation_key: str = ""
     id: int | None = None
 
     def __post_init__(self) -> None:
@@ -63,105 +85,35 @@ class EvidenceRecord:
         return self.unit not in NON_EVIDENCE_UNITS
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A score as it was computed at ``computed_at`` (freshness measured at ``as_of``)."""
+
+    model_id: str
+    computed_at: dt.datetime
+    as_of: dt.date
+    score: float
+    low: float
+    high: float
+    components: Mapping[str, float] = field(default_factory=dict)
+
+
 def utc_now() -> dt.datetime:
     """The current time, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
 
 
-@dataclass(frozen=True)
-class Migration:
-    """One schema step: applied once, in version order, inside one transaction."""
-
-    version: int
-    description: str
-    statements: tuple[str, ...]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "evidence table",
-        (
-            """
-            CREATE TABLE evidence (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                model_id TEXT NOT NULL,
-                capability TEXT NOT NULL,
-                probe TEXT NOT NULL,
-                value REAL NOT NULL,
-                unit TEXT NOT NULL,
-                passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
-                observed_at TEXT NOT NULL,
-                source TEXT NOT NULL,
-                service_version TEXT NOT NULL DEFAULT '',
-                random_weights INTEGER NOT NULL DEFAULT 0 CHECK (random_weights IN (0, 1)),
-                detail TEXT NOT NULL DEFAULT ''
-            )
-            """,
-        ),
-    ),
-    Migration(2, "index by model and time", ("CREATE INDEX evidence_by_model ON evidence (model_id, observed_at)",)),
-    Migration(
-        3,
-        "evaluation run id",
-        (
-            "ALTER TABLE evidence ADD COLUMN run_id TEXT NOT NULL DEFAULT ''",
-            "CREATE INDEX evidence_by_run ON evidence (run_id)",
-        ),
-    ),
-)
-
-LATEST_VERSION = MIGRATIONS[-1].version
-
 _COLUMNS = (
     "id, model_id, capability, probe, value, unit, passed, observed_at, source, service_version, "
-    "random_weights, detail, run_id"
+    "random_weights, detail, run_id, source_ref, observation_key"
 )
-
-
-class SchemaError(RuntimeError):
-    """The database was written by a newer schema than this code knows."""
-
-
-def _current_version(conn: sqlite3.Connection) -> int:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return int(row[0] or 0)
-
-
-def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-    """Apply the migrations newer than the database's version; return the resulting version."""
-    versions = [m.version for m in migrations]
-    if versions != sorted(set(versions)):
-        raise ValueError(f"migrations must have strictly increasing versions, got {versions}")
-    current = _current_version(conn)
-    known = versions[-1] if versions else 0
-    if current > known:
-        raise SchemaError(f"database schema version {current} is newer than this code's {known}")
-    for migration in migrations:
-        if migration.version <= current:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.description, utc_now().isoformat()),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        current = migration.version
-    return current
 
 
 def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
-    (rid, model_id, capability, probe, value, unit, passed, observed_at, source, version, random, detail, run_id) = row
+    (rid, model_id, capability, probe, value, unit, passed, observed_at, source, version, random, detail, run_id) = row[
+        :13
+    ]
+    source_ref, observation_key = row[13:15]
     return EvidenceRecord(
         id=int(str(rid)),
         model_id=str(model_id),
@@ -176,6 +128,8 @@ def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
         random_weights=bool(random),
         detail=str(detail),
         run_id=str(run_id),
+        source_ref=str(source_ref),
+        observation_key=str(observation_key),
     )
 
 
@@ -207,7 +161,11 @@ class EvidenceStore:
         return self.add_many([record])[0]
 
     def add_many(self, records: Iterable[EvidenceRecord]) -> list[EvidenceRecord]:
-        """Store records in one transaction (all or none); return them with their ids."""
+        """Store records in one transaction (all or none); return the newly stored ones with their ids.
+
+        A record whose (``source_ref``, ``observation_key``) is already stored is skipped, so
+        importing the same observations twice stores them once.
+        """
         records = list(records)
         stored: list[EvidenceRecord] = []
         with self._lock:
@@ -215,8 +173,11 @@ class EvidenceStore:
             try:
                 for r in records:
                     cursor = self._conn.execute(
-                        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at, source,"
-                        " service_version, random_weights, detail, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at,"
+                        " source, service_version, random_weights, detail, run_id, source_ref, observation_key)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        # Only a repeated observation is skipped; any other constraint still fails the batch.
+                        " ON CONFLICT (source_ref, observation_key) WHERE observation_key != '' DO NOTHING",
                         (
                             r.model_id,
                             r.capability,
@@ -230,25 +191,127 @@ class EvidenceStore:
                             int(r.random_weights),
                             r.detail,
                             r.run_id,
+                            r.source_ref,
+                            r.observation_key,
                         ),
                     )
-                    stored.append(replace(r, id=cursor.lastrowid))
+                    if cursor.rowcount:
+                        stored.append(replace(r, id=cursor.lastrowid))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         return stored
 
-    def records(self, model_id: str | None = None) -> list[EvidenceRecord]:
-        """Every record (or one model's), oldest first."""
-        query = f"SELECT {_COLUMNS} FROM evidence"
-        params: tuple[str, ...] = ()
+    def records(
+        self,
+        model_id: str | None = None,
+        *,
+        include_retracted: bool = False,
+        observed_until: dt.datetime | None = None,
+        source_ref: str | None = None,
+        probe: str | None = None,
+    ) -> list[EvidenceRecord]:
+        """Every record (or one model's), oldest first; records of retracted sources only on request."""
+        clauses: list[str] = []
+        params: list[str] = []
         if model_id is not None:
-            query += " WHERE model_id = ?"
-            params = (model_id,)
+            clauses.append("model_id = ?")
+            params.append(model_id)
+        if source_ref is not None:
+            clauses.append("source_ref = ?")
+            params.append(source_ref)
+        if probe is not None:
+            clauses.append("probe = ?")
+            params.append(probe)
+        if not include_retracted:
+            clauses.append("source_ref NOT IN (SELECT source_ref FROM retraction)")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            rows = self._conn.execute(query + " ORDER BY id", params).fetchall()
-        return [_row_to_record(row) for row in rows]
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM evidence{where} ORDER BY id", params).fetchall()
+        found = [_row_to_record(row) for row in rows]
+        if observed_until is not None:
+            # Compared as datetimes, not text: stored offsets may differ from the bound's.
+            found = [r for r in found if r.observed_at <= observed_until]
+        return found
+
+    def retract(self, source_ref: str, reason: str = "", at: dt.datetime | None = None) -> int:
+        """Stop counting every record of ``source_ref`` (they stay stored); return how many it has.
+
+        Retracting a source twice keeps the first retraction.
+        """
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                count = int(
+                    self._conn.execute("SELECT COUNT(*) FROM evidence WHERE source_ref = ?", (source_ref,)).fetchone()[
+                        0
+                    ]
+                )
+                if count:
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO retraction (source_ref, retracted_at, reason) VALUES (?, ?, ?)",
+                        (source_ref, (at or utc_now()).astimezone(dt.UTC).isoformat(), reason),
+                    )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return count
+
+    def retractions(self) -> dict[str, tuple[dt.datetime, str]]:
+        """Retracted source references → (when, why)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT source_ref, retracted_at, reason FROM retraction").fetchall()
+        return {str(s): (dt.datetime.fromisoformat(str(at)), str(why)) for s, at, why in rows}
+
+    def add_history(self, entries: Iterable[HistoryEntry]) -> None:
+        """Append computed scores to the score history (one transaction)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT INTO score_history (model_id, computed_at, as_of, score, low, high, components)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            e.model_id,
+                            e.computed_at.astimezone(dt.UTC).isoformat(),
+                            e.as_of.isoformat(),
+                            e.score,
+                            e.low,
+                            e.high,
+                            json.dumps(dict(e.components), sort_keys=True),
+                        )
+                        for e in entries
+                    ],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def history(self, model_id: str, until: dt.datetime | None = None) -> list[HistoryEntry]:
+        """The scores computed for a model, oldest first (up to ``until`` when given)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT model_id, computed_at, as_of, score, low, high, components FROM score_history"
+                " WHERE model_id = ? ORDER BY computed_at, id",
+                (model_id,),
+            ).fetchall()
+        entries = [
+            HistoryEntry(
+                model_id=str(m),
+                computed_at=dt.datetime.fromisoformat(str(at)),
+                as_of=dt.date.fromisoformat(str(as_of)),
+                score=float(score),
+                low=float(low),
+                high=float(high),
+                components=json.loads(str(components)),
+            )
+            for m, at, as_of, score, low, high, components in rows
+        ]
+        return [e for e in entries if until is None or e.computed_at <= until]
 
     def count(self, model_id: str | None = None, source: Source | None = None) -> int:
         """Number of stored records, optionally for one model and/or source."""
@@ -268,6 +331,12 @@ class EvidenceStore:
         with self._lock:
             rows = self._conn.execute("SELECT source, COUNT(*) FROM evidence GROUP BY source").fetchall()
         return {Source(str(s)): int(n) for s, n in rows}
+
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

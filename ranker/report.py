@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ranker.compare import Comparison, Leader, ModelView
-from ranker.engine import LeaderboardEntry, Ranker
-from ranker.evidence import EvidenceRecord, Source, utc_now
+from ranker.engine import LeaderboardEntry, Ranker, measured_here
+from ranker.evidence import EvidenceRecord, HistoryEntry, utc_now
+from ranker.report_evidence import (
+    EvidenceOrigin,
+    evidence_origin,
+    histories_html,
+    history_markdown,
+    origins_html,
+    origins_markdown,
+)
 from ranker.scoring import COMPONENT_LABELS, COMPONENTS, ScoringPolicy
 
 REFERENCE_PAIR = ("facial-emotions-image-detection", "flux-1-pro")
@@ -45,6 +53,8 @@ class ReportData:
     evidence: tuple[ModelEvidence, ...]
     policy: ScoringPolicy
     note: str = ""
+    origins: tuple[EvidenceOrigin, ...] = ()
+    histories: Mapping[str, tuple[HistoryEntry, ...]] = field(default_factory=dict)
 
 
 def build_report(ranker: Ranker, pairs: Sequence[tuple[str, str]] = (), note: str = "") -> ReportData:
@@ -55,7 +65,7 @@ def build_report(ranker: Ranker, pairs: Sequence[tuple[str, str]] = (), note: st
             pairs.append(SERVED_PAIR)
     evidence = []
     for card in ranker.catalog:
-        live = tuple(r for r in ranker.store.records(card.id) if r.source in (Source.PROBE, Source.MATCH))
+        live = tuple(r for r in ranker.store.records(card.id) if measured_here(r))
         if live:
             evidence.append(ModelEvidence(ranker.view(card.id), live))
     return ReportData(
@@ -67,6 +77,8 @@ def build_report(ranker: Ranker, pairs: Sequence[tuple[str, str]] = (), note: st
         evidence=tuple(evidence),
         policy=ranker.policy,
         note=note,
+        origins=tuple(evidence_origin(ranker.store, card) for card in ranker.catalog),
+        histories={card.id: tuple(h) for card in ranker.catalog if (h := ranker.store.history(card.id))},
     )
 
 
@@ -121,6 +133,7 @@ def render_markdown(data: ReportData) -> str:
             f"| {entry.rank} | {_md_escape(entry.card.display_name)} (`{entry.card.id}`) | {entry.card.artifact_type} |"
             f" {entry.card.weights.origin} | {entry.score.score:.1f} | {entry.score.low:.1f}-{entry.score.high:.1f} |"
         )
+    out += origins_markdown(data.origins) + history_markdown(data.histories)
     trained = [e for e in data.evidence if not _random(e)]
     random = [e for e in data.evidence if _random(e)]
     out += ["", "## Live probe evidence", ""]
@@ -328,7 +341,9 @@ def render_html(data: ReportData) -> str:
         + "".join(_html_comparison(c) for c in data.comparisons)
         + "<h2>Leaderboard</h2><table><thead><tr><th>Rank</th><th>Model</th><th>Type</th><th>Weights</th>"
         f"<th>Score</th><th>95 % interval</th></tr></thead><tbody>{board}</tbody></table>"
-        f"<h2>Live probe evidence</h2>{live}"
+        + origins_html(data.origins)
+        + histories_html(data.histories)
+        + f"<h2>Live probe evidence</h2>{live}"
         '<h2>Random-weight models (kept apart)</h2><div class="random"><p>These results come from random weights.'
         " They show the serving path works and how fast it is; they say nothing about any model's quality and are"
         f" not counted as quality or match evidence.</p>{random_html}</div>"

@@ -40,6 +40,8 @@ EPOCH = dt.date(1970, 1, 1)
 # Probes whose value measures how good the model's outputs are (not whether it works).
 QUALITY_PROBES: frozenset[str] = frozenset({"classifier.accuracy-synthetic"})
 SIGNAL_PREFIXES: frozenset[str] = frozenset({"adoption", "quality", "ecosystem"})
+# Pairwise game records; they enter scoring through a rating, not one by one.
+OUTCOME_UNIT = "outcome"
 # Components that say how good a model's outputs are: random-weight evidence never feeds them.
 OUTPUT_COMPONENTS: frozenset[str] = frozenset({"quality", "match_graph"})
 
@@ -177,11 +179,33 @@ class Observations:
         return len(self.values.get(component, ()))
 
 
+def current(records: Iterable[EvidenceRecord]) -> list[EvidenceRecord]:
+    """The records that count: all but older IMPORTED observations of the same (source, probe).
+
+    Only the newest snapshot of a download count counts; older ones are its history.
+    """
+    records = list(records)
+    newest: dict[tuple[str, str], EvidenceRecord] = {}
+    for r in records:
+        if r.source is Source.IMPORTED:
+            key = (r.source_ref, r.probe)
+            if key not in newest or r.observed_at >= newest[key].observed_at:
+                newest[key] = r
+    kept = {id(r) for r in newest.values()}
+    return [r for r in records if r.source is not Source.IMPORTED or id(r) in kept]
+
+
 def observe(records: Iterable[EvidenceRecord], as_of: dt.date, half_life_days: float = HALF_LIFE_DAYS) -> Observations:
-    """Turn records into per-component observations, counting what was withheld or not evidence."""
+    """Turn records into per-component observations, counting what was withheld or not evidence.
+
+    Pairwise outcomes (unit ``outcome``) are skipped: they reach the match graph through their
+    Bradley-Terry rating, one record per model (``ranker.pairwise.rating_records``).
+    """
     buckets: dict[str, list[float]] = {name: [] for name in COMPONENTS}
     withheld = not_evidence = 0
-    for record in records:
+    for record in current(records):
+        if record.unit == OUTCOME_UNIT:
+            continue
         if not record.counts_as_evidence:
             not_evidence += 1
             continue
@@ -209,6 +233,13 @@ def component_value(component: str, values: tuple[float, ...], policy: ScoringPo
 def combine(values: Mapping[str, float], weights: Weights) -> float:
     """The 0..100 score of component values under ``weights``."""
     return 100.0 * sum(weights.of(name) * values[name] for name in COMPONENTS)
+
+
+def point_score(records: Iterable[EvidenceRecord], weights: Weights, policy: ScoringPolicy, as_of: dt.date) -> float:
+    """The 0..100 point score of records (no interval): what :func:`score_model` reports as ``score``."""
+    obs = observe(records, as_of, policy.half_life_days)
+    values = {name: component_value(name, obs.values.get(name, ()), policy)[0] for name in COMPONENTS}
+    return combine(values, weights)
 
 
 @dataclass(frozen=True)

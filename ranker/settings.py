@@ -35,6 +35,15 @@ class RankerSettings(ServerSettings):
     weights_file: Path | None = setting(
         None, "YAML of score weights per artifact type (see docs/scoring.md); empty uses the defaults."
     )
+    cohorts_file: Path | None = setting(
+        None, "YAML of adoption cohort references per artifact type (docs/scoring.md); empty uses the bundled one."
+    )
+    reevaluate_interval_seconds: float = setting(
+        0.0, "Re-evaluate the served models and record every score this often, seconds; 0 turns it off."
+    )
+    reevaluate_jitter_seconds: float = setting(
+        0.0, "Random extra delay, up to this many seconds, added to each re-evaluation interval."
+    )
     as_of: str = setting("", "Date (YYYY-MM-DD) freshness is measured at; empty means today (UTC).")
     bootstrap_samples: int = setting(1000, "Bootstrap resamples for score intervals.")
     bootstrap_seed: int = setting(0, "Seed of the bootstrap (same evidence + seed → same interval).")
@@ -75,6 +84,9 @@ class RankerSettings(ServerSettings):
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SystemExit(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("reevaluate_interval_seconds", "reevaluate_jitter_seconds"):
+            if getattr(self, name) < 0:
+                raise SystemExit(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.match_steps < 0:
             raise SystemExit(f"match_steps must be >= 0, got {self.match_steps}")
 

@@ -13,14 +13,17 @@ from google.protobuf import timestamp_pb2
 
 from ranker.catalog import Catalog, ModelCard
 from ranker.compare import Comparison, EvidenceStats, Leader, ModelView
-from ranker.engine import LeaderboardEntry
-from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, Source, utc_now
+from ranker.engine import Influence, LeaderboardEntry
+from ranker.evaluation import Finished, Progress, Recorded
+from ranker.evidence import MAX_DETAIL_BYTES, EvidenceRecord, HistoryEntry, Source, utc_now
+from ranker.plan import EvaluationRequest
 from ranker.scoring import SIGNAL_PREFIXES, ScoreResult
 from servicekit.errors import InvalidInput
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
 from servicekit.wire import weights_origin_to_pb
 
 MAX_SUBMITTED = 1000
+MAX_SOURCE_REF_BYTES = 200
 # Submitted observations dated further ahead than this are rejected (clock skew allowance).
 FUTURE_SLACK = dt.timedelta(minutes=5)
 
@@ -29,6 +32,7 @@ _SOURCE_TO_PB = {
     Source.PROBE: ranker_pb2.EVIDENCE_SOURCE_PROBE,
     Source.SUBMITTED: ranker_pb2.EVIDENCE_SOURCE_SUBMITTED,
     Source.MATCH: ranker_pb2.EVIDENCE_SOURCE_MATCH,
+    Source.IMPORTED: ranker_pb2.EVIDENCE_SOURCE_IMPORTED,
 }
 _SOURCE_FROM_PB = {v: k for k, v in _SOURCE_TO_PB.items()} | {ranker_pb2.EVIDENCE_SOURCE_UNSPECIFIED: Source.SUBMITTED}
 _LEADER = {
@@ -46,7 +50,7 @@ def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
     return ts
 
 
-def score_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> ranker_pb2.Score:
+def score_to_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> ranker_pb2.Score:
     """A score as a message (components in the documented order)."""
     return ranker_pb2.Score(
         model_id=result.model_id,
@@ -67,13 +71,14 @@ def score_pb(result: ScoreResult, updated_at: dt.datetime | None = None) -> rank
     )
 
 
-def summary_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
+def summary_to_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
     """Evidence counts as a message."""
     summary = ranker_pb2.EvidenceSummary(
         catalog_count=stats.catalog,
         probe_count=stats.probe,
         submitted_count=stats.submitted,
         match_count=stats.match,
+        imported_count=stats.imported,
         total_count=stats.total,
     )
     if stats.last_updated is not None:
@@ -81,7 +86,7 @@ def summary_pb(stats: EvidenceStats) -> ranker_pb2.EvidenceSummary:
     return summary
 
 
-def card_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str] = ()) -> ranker_pb2.ModelCard:
+def card_to_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str] = ()) -> ranker_pb2.ModelCard:
     """A catalog card (with evidence counts when a view is given) as a message."""
     message = ranker_pb2.ModelCard(
         id=card.id,
@@ -109,15 +114,15 @@ def card_pb(card: ModelCard, view: ModelView | None = None, served: Sequence[str
             )
         )
     if view is not None:
-        message.evidence_summary.CopyFrom(summary_pb(view.stats))
+        message.evidence_summary.CopyFrom(summary_to_pb(view.stats))
     return message
 
 
-def comparison_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
+def comparison_to_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
     """A comparison as a message."""
     return ranker_pb2.CompareResponse(
-        score_a=score_pb(comparison.a.score),
-        score_b=score_pb(comparison.b.score),
+        score_a=score_to_pb(comparison.a.score),
+        score_b=score_to_pb(comparison.b.score),
         rows=[
             ranker_pb2.ComparisonRow(name=r.name, value_a=r.value_a, value_b=r.value_b, leader=_LEADER[r.leader])  # type: ignore[arg-type]
             for r in comparison.rows
@@ -128,7 +133,7 @@ def comparison_pb(comparison: Comparison) -> ranker_pb2.CompareResponse:
     )
 
 
-def leaderboard_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.LeaderboardResponse:
+def leaderboard_to_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.LeaderboardResponse:
     """Leaderboard entries as a message."""
     return ranker_pb2.LeaderboardResponse(
         entries=[
@@ -145,7 +150,7 @@ def leaderboard_pb(entries: Iterable[LeaderboardEntry]) -> ranker_pb2.Leaderboar
     )
 
 
-def evidence_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
+def evidence_to_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
     """A stored record as a message."""
     return ranker_pb2.Evidence(
         model_id=record.model_id,
@@ -159,10 +164,11 @@ def evidence_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
         service_version=record.service_version,
         random_weights=record.random_weights,
         detail=record.detail,
+        source_ref=record.source_ref,
     )
 
 
-def submitted_records(
+def evidence_from_pb(
     messages: Sequence[ranker_pb2.Evidence], catalog: Catalog, now: dt.datetime | None = None
 ) -> list[EvidenceRecord]:
     """Validate submitted evidence; raise InvalidInput naming the first bad record's index and field."""
@@ -187,6 +193,10 @@ def submitted_records(
             raise InvalidInput(f"{where}.value: {m.value:g} outside [0, 1] for a {prefix} observation")
         if len(m.detail.encode()) > MAX_DETAIL_BYTES:
             raise InvalidInput(f"{where}.detail: {len(m.detail.encode())} bytes, at most {MAX_DETAIL_BYTES}")
+        if len(m.source_ref.encode()) > MAX_SOURCE_REF_BYTES:
+            raise InvalidInput(
+                f"{where}.source_ref: {len(m.source_ref.encode())} bytes, at most {MAX_SOURCE_REF_BYTES}"
+            )
         if m.source not in _SOURCE_FROM_PB:
             raise InvalidInput(f"{where}.source: unknown value {m.source}")
         observed = m.observed_at.ToDatetime(tzinfo=dt.UTC) if m.HasField("observed_at") else now
@@ -205,6 +215,83 @@ def submitted_records(
                 service_version=m.service_version,
                 random_weights=m.random_weights,
                 detail=m.detail,
+                source_ref=m.source_ref.strip(),
             )
         )
     return records
+
+
+def evaluation_request_from_pb(request: ranker_pb2.EvaluateRequest, default_deadline: float) -> EvaluationRequest:
+    """An Evaluate request as a domain request (an unset deadline is the server default)."""
+    deadline = default_deadline
+    if request.HasField("deadline"):
+        deadline = request.deadline.seconds + request.deadline.nanos / 1e9
+        if deadline < 0:
+            raise InvalidInput(f"deadline: must not be negative, got {deadline:g} s")
+    return EvaluationRequest(
+        model_ids=tuple(request.model_ids),
+        probes=tuple(request.probes),
+        include_match=request.include_match,
+        deadline_seconds=deadline,
+    )
+
+
+def progress_to_pb(event: Progress) -> ranker_pb2.EvaluateResponse:
+    """A progress event as a stream message."""
+    return ranker_pb2.EvaluateResponse(
+        progress=ranker_pb2.EvaluateResponse.Progress(
+            done=event.done, total=event.total, model_id=event.model_id, probe=event.probe, message=event.message
+        )
+    )
+
+
+def recorded_to_pb(event: Recorded) -> ranker_pb2.EvaluateResponse:
+    """A stored-record event as a stream message."""
+    return ranker_pb2.EvaluateResponse(
+        evidence_recorded=ranker_pb2.EvaluateResponse.EvidenceRecorded(evidence=evidence_to_pb(event.record))
+    )
+
+
+def finished_to_pb(event: Finished, scores: Sequence[ScoreResult]) -> ranker_pb2.EvaluateResponse:
+    """The end of a round, with the scores recomputed after it, as a stream message."""
+    return ranker_pb2.EvaluateResponse(
+        finished=ranker_pb2.EvaluateResponse.Finished(
+            probes_run=event.probes_run,
+            probes_failed=event.probes_failed,
+            probes_skipped=event.probes_skipped,
+            evidence_recorded=event.evidence_recorded,
+            scores=[score_to_pb(s) for s in scores],
+        )
+    )
+
+
+def as_of_from_pb(text: str, today: dt.date) -> dt.date | None:
+    """``GetScoreRequest.as_of``: empty is None (now); otherwise a date not after ``today``."""
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"as_of: expected a date YYYY-MM-DD, got {text!r}") from None
+    if day > today:
+        raise InvalidInput(f"as_of: {day.isoformat()} is in the future (today is {today.isoformat()})")
+    return day
+
+
+def influence_to_pb(influence: Influence) -> ranker_pb2.Influence:
+    """One record's influence on a score as a message."""
+    return ranker_pb2.Influence(
+        evidence=evidence_to_pb(influence.record), delta=influence.delta, component=influence.component
+    )
+
+
+def history_to_pb(entry: HistoryEntry) -> ranker_pb2.Score:
+    """A stored score as a message (``updated_at`` is when it was computed)."""
+    return ranker_pb2.Score(
+        model_id=entry.model_id,
+        score=entry.score,
+        low=entry.low,
+        high=entry.high,
+        components=[ranker_pb2.Component(name=name, value=value) for name, value in entry.components.items()],
+        updated_at=timestamp(entry.computed_at),
+    )

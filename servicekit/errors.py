@@ -29,6 +29,12 @@ class NotFound(ServiceError):
     code = grpc.StatusCode.NOT_FOUND
 
 
+class AlreadyExists(ServiceError):
+    """A resource the request would create exists already."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
 class Overloaded(ServiceError):
     """A bounded queue or limit is full; the client should back off and retry."""
 

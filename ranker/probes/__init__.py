@@ -5,8 +5,10 @@ from __future__ import annotations
 from ranker.probes import classifier, generator, match
 from ranker.probes.base import (
     EMOTION,
+    EMOTION_CLASSIFICATION,
     IMAGE,
     MATCH,
+    TEXT_TO_IMAGE,
     Measurement,
     NotApplicable,
     Probe,
@@ -26,10 +28,12 @@ def probes_for(service: str) -> list[Probe]:
 
 __all__ = [
     "EMOTION",
+    "EMOTION_CLASSIFICATION",
     "IMAGE",
     "MATCH",
     "MATCH_PROBE",
     "REGISTRY",
+    "TEXT_TO_IMAGE",
     "Measurement",
     "NotApplicable",
     "Probe",

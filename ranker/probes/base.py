@@ -24,6 +24,10 @@ EMOTION = "emotion"
 IMAGE = "image"
 MATCH = "match"
 
+# Capability ids the probes record (the catalog's capability ids for what they exercise).
+EMOTION_CLASSIFICATION = "emotion-classification"
+TEXT_TO_IMAGE = "text-to-image"
+
 
 class NotApplicable(Exception):
     """The probe cannot say anything about this target (the message says why)."""
@@ -106,6 +110,8 @@ class Probe:
     ``kind`` is "conformance" (does the served copy do what the contract says), "performance"
     (speed under a stated load) or "quality" (how good the outputs are; withheld for random weights).
     A match probe takes two targets (generator, classifier); the others take one.
+    ``target_capabilities`` names the capability each target is observed on, in target order
+    (empty: ``capability`` for every target).
     """
 
     name: str
@@ -114,6 +120,13 @@ class Probe:
     kind: str
     description: str
     run: ProbeFn
+    target_capabilities: tuple[str, ...] = ()
+
+    def capability_of(self, index: int) -> str:
+        """The capability recorded about the ``index``-th target."""
+        if index < len(self.target_capabilities):
+            return self.target_capabilities[index]
+        return self.capability
 
 
 def png_bytes(image: Image.Image) -> bytes:

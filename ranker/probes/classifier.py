@@ -13,6 +13,7 @@ import numpy as np
 import synthfaces
 from ranker.probes.base import (
     EMOTION,
+    EMOTION_CLASSIFICATION,
     Measurement,
     NotApplicable,
     Probe,
@@ -126,7 +127,7 @@ async def scores_sum_to_one(ctx: ProbeContext, targets: Sequence[Target]) -> lis
         problems.append(f"scores sum to 1 ± {worst:.2e} (tolerance {SUM_TOLERANCE})")
     return [
         Measurement(
-            "emotion-classification",
+            EMOTION_CLASSIFICATION,
             worst,
             "abs-error",
             not problems,
@@ -213,7 +214,7 @@ async def face_boxes(ctx: ProbeContext, targets: Sequence[Target]) -> list[Measu
         problems.append(f"best IoU with the known face {ASTRONAUT_FACE} is {best:.2f} (< 0.3)")
     return [
         Measurement(
-            "emotion-classification",
+            EMOTION_CLASSIFICATION,
             best,
             "iou",
             not problems,
@@ -372,7 +373,7 @@ async def accuracy_synthetic(ctx: ProbeContext, targets: Sequence[Target]) -> li
     chance = 1.0 / len(labels)
     return [
         Measurement(
-            "emotion-classification",
+            EMOTION_CLASSIFICATION,
             accuracy,
             "fraction",
             above_chance(correct, len(faces), chance),
@@ -433,7 +434,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "classifier.scores-sum-to-one",
         EMOTION,
-        "emotion-classification",
+        EMOTION_CLASSIFICATION,
         "conformance",
         "7 scores per face in [0, 1] summing to 1, labels in the reference order",
         scores_sum_to_one,
@@ -449,7 +450,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "classifier.face-boxes",
         EMOTION,
-        "emotion-classification",
+        EMOTION_CLASSIFICATION,
         "conformance",
         "face detection finds the astronaut's face (IoU >= 0.3)",
         face_boxes,
@@ -481,7 +482,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "classifier.accuracy-synthetic",
         EMOTION,
-        "emotion-classification",
+        EMOTION_CLASSIFICATION,
         "quality",
         "top-1 accuracy on fresh synthetic faces, above chance (p < 0.01)",
         accuracy_synthetic,

@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 
 import synthfaces
-from ranker.probes.base import IMAGE, Measurement, Probe, ProbeContext, Target, decode_image, png_bytes
+from ranker.probes.base import IMAGE, TEXT_TO_IMAGE, Measurement, Probe, ProbeContext, Target, decode_image, png_bytes
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
 PROMPT = "a photo of a happy face"
@@ -150,7 +150,7 @@ async def seed_determinism(ctx: ProbeContext, targets: Sequence[Target]) -> list
         problems.append(f"seeds echoed as {echoed}")
     return [
         Measurement(
-            "text-to-image",
+            TEXT_TO_IMAGE,
             float(same),
             "pixel-levels",
             not problems,
@@ -264,7 +264,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(
         "generator.seed-determinism",
         IMAGE,
-        "text-to-image",
+        TEXT_TO_IMAGE,
         "conformance",
         "same seed → same pixels; another seed → different pixels",
         seed_determinism,

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import synthfaces
-from ranker.probes.base import MATCH, Measurement, Probe, ProbeContext, Target, above_chance
+from ranker.probes.base import (
+    EMOTION_CLASSIFICATION,
+    MATCH,
+    TEXT_TO_IMAGE,
+    Measurement,
+    Probe,
+    ProbeContext,
+    Target,
+    above_chance,
+)
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
 PROMPT_TEMPLATE = "a photo of a {emotion} face"
@@ -74,7 +83,7 @@ async def emotion_agreement(ctx: ProbeContext, targets: Sequence[Target]) -> lis
     }
     return [
         Measurement(
-            "text-to-image",
+            TEXT_TO_IMAGE,
             agreement,
             "fraction",
             passed,
@@ -83,7 +92,7 @@ async def emotion_agreement(ctx: ProbeContext, targets: Sequence[Target]) -> lis
             random_weights=random,
         ),
         Measurement(
-            "emotion-classification",
+            EMOTION_CLASSIFICATION,
             agreement,
             "fraction",
             passed,
@@ -97,8 +106,9 @@ async def emotion_agreement(ctx: ProbeContext, targets: Sequence[Target]) -> lis
 PROBE = Probe(
     "match.emotion-agreement",
     MATCH,
-    "text-to-image",
+    TEXT_TO_IMAGE,
     "quality",
     "generator draws each emotion, classifier judges; agreement above chance (p < 0.01)",
     emotion_agreement,
+    target_capabilities=(TEXT_TO_IMAGE, EMOTION_CLASSIFICATION),
 )

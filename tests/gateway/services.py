@@ -72,7 +72,7 @@ async def image_server() -> AsyncIterator[ServiceHost]:
 @asynccontextmanager
 async def ranker_server(emotion: str, image: str, db_path: Path) -> AsyncIterator[ServiceHost]:
     """The ranker with its evidence store at ``db_path``, probing the given service addresses."""
-    from ranker.service import RankerComponent
+    from ranker.component import RankerComponent
     from ranker.settings import RankerSettings
 
     settings = RankerSettings(

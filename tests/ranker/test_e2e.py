@@ -20,11 +20,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from ranker.catalog import load_catalog
+from ranker.component import RankerComponent
 from ranker.demo import EMOTION_EXTRA, Service, wait_serving
 from ranker.engine import Ranker
 from ranker.evidence import EvidenceStore, Source
 from ranker.report import build_report, write_report
-from ranker.service import RankerComponent
 from ranker.settings import RankerSettings
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from servicekit.server import ServiceHost

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ranker.evidence import MIGRATIONS, EvidenceRecord, EvidenceStore, SchemaError, Source, migrate
+from ranker.evidence import LATEST_VERSION, MIGRATIONS, EvidenceRecord, EvidenceStore, SchemaError, Source, migrate
 
 REPO = Path(__file__).resolve().parents[2]
 WHEN = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
@@ -55,7 +55,7 @@ def test_migrations_are_ordered_and_recorded(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(tmp_path / "e.sqlite3") as conn:
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY version").fetchall()
-    assert [v for v, _ in rows] == [m.version for m in MIGRATIONS] == [1, 2, 3]
+    assert [v for v, _ in rows] == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5, 6]
 
 
 def test_old_database_is_upgraded_without_losing_records(tmp_path: Path) -> None:
@@ -70,9 +70,10 @@ def test_old_database_is_upgraded_without_losing_records(tmp_path: Path) -> None
     conn.close()
     store = EvidenceStore(path)
     try:
-        assert store.version == 3
+        assert store.version == LATEST_VERSION
         (old,) = store.records("tiny-flux")
         assert old.run_id == "" and old.probe == "generator.resolution"
+        assert old.source_ref == "" and old.observation_key == ""
     finally:
         store.close()
 
@@ -142,3 +143,49 @@ def test_nothing_reported_as_stored_is_lost_on_kill_9(tmp_path: Path) -> None:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         store.close()
+
+
+def test_a_store_written_by_schema_3_opens_with_its_records_and_gains_the_new_tables(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:3]) == 3
+    conn.execute(
+        "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at, source, run_id) "
+        "VALUES ('emotion-tiny', 'model', 'classifier.batch-order', 1, 'pass', 1, ?, 'probe', 'r1')",
+        (WHEN.isoformat(),),
+    )
+    conn.close()
+    with EvidenceStore(path) as store:
+        (old,) = store.records("emotion-tiny")
+        assert (old.run_id, old.source_ref) == ("r1", "")
+        assert store.retractions() == {}
+        assert store.history("emotion-tiny") == []
+
+
+def imported(n: int, key: str, ref: str = "huggingface:a/b") -> EvidenceRecord:
+    return EvidenceRecord(
+        "tiny-flux", "model", "adoption.likes", 0.5, "fraction", True, WHEN, Source.IMPORTED,
+        source_ref=ref, observation_key=key,
+    )  # fmt: skip
+
+
+def test_the_same_observation_imported_twice_is_stored_once(store: EvidenceStore) -> None:
+    first = store.add_many([imported(0, "likes@1"), imported(1, "likes@2")])
+    again = store.add_many([imported(0, "likes@1"), imported(1, "likes@2"), imported(2, "likes@3")])
+    assert len(first) == 2 and [r.observation_key for r in again] == ["likes@3"]
+    assert store.count() == 3
+    # Records without a key (probes, submissions) are never merged.
+    store.add_many([record(0), record(0)])
+    assert store.count() == 5
+
+
+def test_a_retracted_source_stops_counting_and_is_kept(store: EvidenceStore) -> None:
+    other = imported(2, "k3", ref="pairwise:other")
+    store.add_many([imported(0, "k1"), imported(1, "k2"), other, record(0, "tiny-flux")])
+    assert store.retract("huggingface:a/b", "wrong model") == 2
+    assert store.retract("huggingface:a/b", "again") == 2
+    assert store.retract("nothing:here") == 0
+    kept = store.records("tiny-flux")
+    assert {r.source_ref for r in kept} == {"pairwise:other", ""}
+    assert len(store.records("tiny-flux", include_retracted=True)) == 4
+    assert store.retractions()["huggingface:a/b"][1] == "wrong model"

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import pytest
 
 from ranker.catalog import Catalog
-from ranker.evaluation import Discovery, Evaluator
+from ranker.discovery import Discovery
+from ranker.evaluation import Evaluator
 from ranker.evidence import EvidenceStore
 from ranker.probes import REGISTRY, Measurement, NotApplicable
 from ranker.probes.base import above_chance, binomial_tail

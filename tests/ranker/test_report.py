@@ -141,3 +141,31 @@ def test_only_the_reference_pair_is_pinned_and_an_explicit_date_wins(catalog: Ca
     assert not any("reference page" in note for note in pinned.compare(*REFERENCE_PAIR).notes)
     with pytest.raises(ValueError, match="no card with a provenance date"):
         catalog.read_on(["no-such-model"])
+
+
+def test_report_shows_imported_vs_curated_and_the_history_chart(catalog: Catalog, store: EvidenceStore) -> None:
+    from ranker.adoption import adoption_records, load_cohorts
+    from ranker.history_chart import history_chart
+    from ranker.hub import read_snapshot, retrieved_at
+
+    snapshot = read_snapshot(Path(__file__).parent / "data" / "hub" / "black-forest-labs--FLUX.1-schnell.json")
+    when = retrieved_at(snapshot)
+    store.add_many(adoption_records("flux-1-schnell", "text-to-image", snapshot, when, load_cohorts()))
+    ranker = _ranker(catalog, store)
+    for day in (1, 2, 3):
+        ranker.record_history(["flux-1-schnell"], computed_at=WHEN + dt.timedelta(days=day))
+    data = build_report(ranker)
+    md = render_markdown(data)
+    row = next(line for line in md.splitlines() if line.startswith("| `flux-1-schnell`"))
+    assert row == "| `flux-1-schnell` | 3 | 4 (huggingface:black-forest-labs/FLUX.1-schnell: 4) | 0 | 0 | 0 |"
+    assert "| `emotion-tiny` | " in md and "- `flux-1-schnell`: 3 scores from 2026-11-27" in md
+    page = render_html(data)
+    assert (
+        "<h2>Evidence: curated and imported</h2>" in page and "huggingface:black-forest-labs/FLUX.1-schnell: 4" in page
+    )
+    chart = re.search(r'<svg[^>]*aria-label="Score history of flux-1-schnell".*?</svg>', page)
+    assert chart is not None and "<polyline" in chart.group(0) and "<polygon" in chart.group(0)
+    # One point is a dot, no history is said in words.
+    single = history_chart("m", store.history("flux-1-schnell")[:1])
+    assert "<circle" in single and "<polyline" not in single
+    assert "no history yet" in history_chart("m", [])

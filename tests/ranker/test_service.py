@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 from prometheus_client import CollectorRegistry
 
-from ranker.service import RankerComponent
+from ranker.component import RankerComponent
 from ranker.settings import RankerSettings
 from servicekit.auth import hash_token, new_token
 from servicekit.channels import open_channel
@@ -31,7 +31,7 @@ async def start_ranker(tmp_path: Path) -> AsyncIterator[StartRanker]:
     started: list[tuple[ServiceHost, grpc.aio.Channel]] = []
 
     tokens = tmp_path / "tokens.txt"
-    tokens.write_text(f"{hash_token(WRITER_TOKEN)} ranker-tests write\n")
+    tokens.write_text(f"{hash_token(WRITER_TOKEN)} ranker-tests admin\n")
 
     async def start(emotion: str, image: str) -> tuple[ServiceHost, ranker_pb2_grpc.RankerServiceStub]:
         settings = RankerSettings(

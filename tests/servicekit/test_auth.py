@@ -120,8 +120,13 @@ def test_every_servicer_declares_a_role_for_every_rpc() -> None:
     kserve = POOL.FindServiceByName("inference.GRPCInferenceService")
     assert set(KServeServicer.ACCESS) == {m.name for m in kserve.methods}
     assert descriptor_pool.Default() is not POOL
-    # Only the ranker's writes need more than read.
-    assert {m for m, r in RankerServicer.ACCESS.items() if r > Role.READ} == {"Evaluate", "SubmitEvidence"}
+    # Only the ranker's writes need more than read; retracting a whole source is an admin's call.
+    assert {m for m, r in RankerServicer.ACCESS.items() if r > Role.READ} == {
+        "Evaluate",
+        "SubmitEvidence",
+        "AddModel",
+        "RetractSource",
+    }
 
 
 # -- tokens on a real server -----------------------------------------------------------------------------------

@@ -22,7 +22,19 @@ REQUIRED_METHODS = {
     image_pb2: ("emoflux.image.v1.ImageService", {"Generate", "GenerateStream", "ListVariants"}),
     ranker_pb2: (
         "emoflux.ranker.v1.RankerService",
-        {"ListModels", "GetModel", "GetScore", "Compare", "Leaderboard", "Evaluate", "SubmitEvidence"},
+        {
+            "ListModels",
+            "GetModel",
+            "GetScore",
+            "Compare",
+            "Leaderboard",
+            "Evaluate",
+            "SubmitEvidence",
+            "AddModel",
+            "RetractSource",
+            "ExplainScore",
+            "GetScoreHistory",
+        },
     ),
 }
 

@@ -26,6 +26,7 @@ class EvidenceSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVIDENCE_SOURCE_PROBE: _ClassVar[EvidenceSource]
     EVIDENCE_SOURCE_SUBMITTED: _ClassVar[EvidenceSource]
     EVIDENCE_SOURCE_MATCH: _ClassVar[EvidenceSource]
+    EVIDENCE_SOURCE_IMPORTED: _ClassVar[EvidenceSource]
 
 class Leader(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ EVIDENCE_SOURCE_CATALOG: EvidenceSource
 EVIDENCE_SOURCE_PROBE: EvidenceSource
 EVIDENCE_SOURCE_SUBMITTED: EvidenceSource
 EVIDENCE_SOURCE_MATCH: EvidenceSource
+EVIDENCE_SOURCE_IMPORTED: EvidenceSource
 LEADER_UNSPECIFIED: Leader
 LEADER_A: Leader
 LEADER_B: Leader
@@ -74,20 +76,22 @@ class Capability(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ..., evidence_count: _Optional[int] = ..., probed: _Optional[bool] = ...) -> None: ...
 
 class EvidenceSummary(_message.Message):
-    __slots__ = ("catalog_count", "probe_count", "submitted_count", "match_count", "total_count", "last_updated")
+    __slots__ = ("catalog_count", "probe_count", "submitted_count", "match_count", "total_count", "last_updated", "imported_count")
     CATALOG_COUNT_FIELD_NUMBER: _ClassVar[int]
     PROBE_COUNT_FIELD_NUMBER: _ClassVar[int]
     SUBMITTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     MATCH_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     LAST_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    IMPORTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     catalog_count: int
     probe_count: int
     submitted_count: int
     match_count: int
     total_count: int
     last_updated: _timestamp_pb2.Timestamp
-    def __init__(self, catalog_count: _Optional[int] = ..., probe_count: _Optional[int] = ..., submitted_count: _Optional[int] = ..., match_count: _Optional[int] = ..., total_count: _Optional[int] = ..., last_updated: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    imported_count: int
+    def __init__(self, catalog_count: _Optional[int] = ..., probe_count: _Optional[int] = ..., submitted_count: _Optional[int] = ..., match_count: _Optional[int] = ..., total_count: _Optional[int] = ..., last_updated: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., imported_count: _Optional[int] = ...) -> None: ...
 
 class ModelCard(_message.Message):
     __slots__ = ("id", "display_name", "type", "artifact_type", "publisher", "pricing", "license", "capabilities", "evidence_summary", "weights_origin", "random_weights", "served_variants", "description")
@@ -174,10 +178,12 @@ class GetModelResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[ModelCard, _Mapping]] = ...) -> None: ...
 
 class GetScoreRequest(_message.Message):
-    __slots__ = ("model_id",)
+    __slots__ = ("model_id", "as_of")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     model_id: str
-    def __init__(self, model_id: _Optional[str] = ...) -> None: ...
+    as_of: str
+    def __init__(self, model_id: _Optional[str] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class GetScoreResponse(_message.Message):
     __slots__ = ("score",)
@@ -252,7 +258,7 @@ class LeaderboardResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[LeaderboardEntry, _Mapping]]] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("model_id", "capability", "probe", "value", "unit", "passed", "observed_at", "source", "service_version", "random_weights", "detail")
+    __slots__ = ("model_id", "capability", "probe", "value", "unit", "passed", "observed_at", "source", "service_version", "random_weights", "detail", "source_ref")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     PROBE_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +270,7 @@ class Evidence(_message.Message):
     SERVICE_VERSION_FIELD_NUMBER: _ClassVar[int]
     RANDOM_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     capability: str
     probe: str
@@ -275,7 +282,8 @@ class Evidence(_message.Message):
     service_version: str
     random_weights: bool
     detail: str
-    def __init__(self, model_id: _Optional[str] = ..., capability: _Optional[str] = ..., probe: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., passed: _Optional[bool] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[EvidenceSource, str]] = ..., service_version: _Optional[str] = ..., random_weights: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+    source_ref: str
+    def __init__(self, model_id: _Optional[str] = ..., capability: _Optional[str] = ..., probe: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., passed: _Optional[bool] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[EvidenceSource, str]] = ..., service_version: _Optional[str] = ..., random_weights: _Optional[bool] = ..., detail: _Optional[str] = ..., source_ref: _Optional[str] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("model_ids", "probes", "include_match", "deadline")
@@ -341,3 +349,73 @@ class SubmitEvidenceResponse(_message.Message):
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     accepted: int
     def __init__(self, accepted: _Optional[int] = ...) -> None: ...
+
+class AddModelRequest(_message.Message):
+    __slots__ = ("hub_id", "model_id", "model_info_json")
+    HUB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_INFO_JSON_FIELD_NUMBER: _ClassVar[int]
+    hub_id: str
+    model_id: str
+    model_info_json: str
+    def __init__(self, hub_id: _Optional[str] = ..., model_id: _Optional[str] = ..., model_info_json: _Optional[str] = ...) -> None: ...
+
+class AddModelResponse(_message.Message):
+    __slots__ = ("model", "evidence_imported")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    model: ModelCard
+    evidence_imported: int
+    def __init__(self, model: _Optional[_Union[ModelCard, _Mapping]] = ..., evidence_imported: _Optional[int] = ...) -> None: ...
+
+class RetractSourceRequest(_message.Message):
+    __slots__ = ("source_ref", "reason")
+    SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    source_ref: str
+    reason: str
+    def __init__(self, source_ref: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RetractSourceResponse(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: int
+    def __init__(self, records: _Optional[int] = ...) -> None: ...
+
+class ExplainScoreRequest(_message.Message):
+    __slots__ = ("model_id", "limit")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    limit: int
+    def __init__(self, model_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Influence(_message.Message):
+    __slots__ = ("evidence", "delta", "component")
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_FIELD_NUMBER: _ClassVar[int]
+    evidence: Evidence
+    delta: float
+    component: str
+    def __init__(self, evidence: _Optional[_Union[Evidence, _Mapping]] = ..., delta: _Optional[float] = ..., component: _Optional[str] = ...) -> None: ...
+
+class ExplainScoreResponse(_message.Message):
+    __slots__ = ("score", "influences")
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    INFLUENCES_FIELD_NUMBER: _ClassVar[int]
+    score: Score
+    influences: _containers.RepeatedCompositeFieldContainer[Influence]
+    def __init__(self, score: _Optional[_Union[Score, _Mapping]] = ..., influences: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ...) -> None: ...
+
+class GetScoreHistoryRequest(_message.Message):
+    __slots__ = ("model_id",)
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    def __init__(self, model_id: _Optional[str] = ...) -> None: ...
+
+class GetScoreHistoryResponse(_message.Message):
+    __slots__ = ("scores",)
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    scores: _containers.RepeatedCompositeFieldContainer[Score]
+    def __init__(self, scores: _Optional[_Iterable[_Union[Score, _Mapping]]] = ...) -> None: ...

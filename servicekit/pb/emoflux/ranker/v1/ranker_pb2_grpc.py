@@ -76,6 +76,26 @@ class RankerServiceStub:
                 request_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.SubmitEvidenceRequest.SerializeToString,
                 response_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.SubmitEvidenceResponse.FromString,
                 _registered_method=True)
+        self.AddModel = channel.unary_unary(
+                '/emoflux.ranker.v1.RankerService/AddModel',
+                request_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.AddModelRequest.SerializeToString,
+                response_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.AddModelResponse.FromString,
+                _registered_method=True)
+        self.RetractSource = channel.unary_unary(
+                '/emoflux.ranker.v1.RankerService/RetractSource',
+                request_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.RetractSourceRequest.SerializeToString,
+                response_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.RetractSourceResponse.FromString,
+                _registered_method=True)
+        self.ExplainScore = channel.unary_unary(
+                '/emoflux.ranker.v1.RankerService/ExplainScore',
+                request_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.ExplainScoreRequest.SerializeToString,
+                response_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.ExplainScoreResponse.FromString,
+                _registered_method=True)
+        self.GetScoreHistory = channel.unary_unary(
+                '/emoflux.ranker.v1.RankerService/GetScoreHistory',
+                request_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.GetScoreHistoryRequest.SerializeToString,
+                response_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.GetScoreHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class RankerServiceServicer:
@@ -168,6 +188,50 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddModel(self, request, context):
+        """Add a model to the catalog from its Hugging Face model info: the pipeline tag
+        gives the artifact type, metadata the capabilities and facts (each with the
+        model page as source and the snapshot date), and its download, like and
+        last-modified figures are imported as evidence. The server fetches the info
+        from the hub unless `model_info_json` carries a snapshot.
+
+        Errors: INVALID_ARGUMENT for a malformed hub id or model id, a snapshot that is
+        not in the model-info shape or names another hub id; ALREADY_EXISTS when the
+        model id is taken; FAILED_PRECONDITION when the server has no writable catalog
+        folder (`--catalog-dir`) or cannot reach the hub without a snapshot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetractSource(self, request, context):
+        """Retract an evidence source: its records stop counting in every score and
+        stay stored for audit. Retracting a source twice keeps the first retraction.
+
+        Errors: INVALID_ARGUMENT for an empty source; NOT_FOUND when no record has it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainScore(self, request, context):
+        """A model's score and the evidence records that moved it most.
+
+        Errors: as GetScore; INVALID_ARGUMENT for a limit above 100.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScoreHistory(self, request, context):
+        """Every score the ranker computed for a model, oldest first.
+
+        Errors: as GetScore.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RankerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,6 +269,26 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.SubmitEvidence,
                     request_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.SubmitEvidenceRequest.FromString,
                     response_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.SubmitEvidenceResponse.SerializeToString,
+            ),
+            'AddModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddModel,
+                    request_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.AddModelRequest.FromString,
+                    response_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.AddModelResponse.SerializeToString,
+            ),
+            'RetractSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetractSource,
+                    request_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.RetractSourceRequest.FromString,
+                    response_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.RetractSourceResponse.SerializeToString,
+            ),
+            'ExplainScore': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainScore,
+                    request_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.ExplainScoreRequest.FromString,
+                    response_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.ExplainScoreResponse.SerializeToString,
+            ),
+            'GetScoreHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScoreHistory,
+                    request_deserializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.GetScoreHistoryRequest.FromString,
+                    response_serializer=emoflux_dot_ranker_dot_v1_dot_ranker__pb2.GetScoreHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -402,6 +486,114 @@ class RankerService:
             '/emoflux.ranker.v1.RankerService/SubmitEvidence',
             emoflux_dot_ranker_dot_v1_dot_ranker__pb2.SubmitEvidenceRequest.SerializeToString,
             emoflux_dot_ranker_dot_v1_dot_ranker__pb2.SubmitEvidenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emoflux.ranker.v1.RankerService/AddModel',
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.AddModelRequest.SerializeToString,
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.AddModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetractSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emoflux.ranker.v1.RankerService/RetractSource',
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.RetractSourceRequest.SerializeToString,
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.RetractSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainScore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emoflux.ranker.v1.RankerService/ExplainScore',
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.ExplainScoreRequest.SerializeToString,
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.ExplainScoreResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScoreHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emoflux.ranker.v1.RankerService/GetScoreHistory',
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.GetScoreHistoryRequest.SerializeToString,
+            emoflux_dot_ranker_dot_v1_dot_ranker__pb2.GetScoreHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

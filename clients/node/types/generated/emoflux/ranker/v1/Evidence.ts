@@ -53,6 +53,13 @@ export interface Evidence {
    * Free-form details (e.g. the request options used), at most 4096 bytes.
    */
   'detail'?: (string);
+  /**
+   * External source the record was imported from, e.g.
+   * "huggingface:dima806/facial_emotions_image_detection" or "pairwise:arena";
+   * empty for probes. A submission may set it (at most 200 bytes) so that its
+   * records can be retracted together. RetractSource takes this value.
+   */
+  'source_ref'?: (string);
 }
 
 /**
@@ -105,4 +112,11 @@ export interface Evidence__Output {
    * Free-form details (e.g. the request options used), at most 4096 bytes.
    */
   'detail': (string);
+  /**
+   * External source the record was imported from, e.g.
+   * "huggingface:dima806/facial_emotions_image_detection" or "pairwise:arena";
+   * empty for probes. A submission may set it (at most 200 bytes) so that its
+   * records can be retracted together. RetractSource takes this value.
+   */
+  'source_ref': (string);
 }

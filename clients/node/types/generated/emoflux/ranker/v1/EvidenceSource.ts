@@ -24,6 +24,10 @@ export const EvidenceSource = {
    * Outcome of a head-to-head match between two models.
    */
   EVIDENCE_SOURCE_MATCH: 'EVIDENCE_SOURCE_MATCH',
+  /**
+   * Imported from an external data source (hub download and like counts).
+   */
+  EVIDENCE_SOURCE_IMPORTED: 'EVIDENCE_SOURCE_IMPORTED',
 } as const;
 
 /**
@@ -55,6 +59,11 @@ export type EvidenceSource =
    */
   | 'EVIDENCE_SOURCE_MATCH'
   | 4
+  /**
+   * Imported from an external data source (hub download and like counts).
+   */
+  | 'EVIDENCE_SOURCE_IMPORTED'
+  | 5
 
 /**
  * How a piece of evidence was obtained.

@@ -30,6 +30,10 @@ export interface EvidenceSummary {
    * Observation time of the newest record; unset when there is none.
    */
   'last_updated'?: (_google_protobuf_Timestamp | null);
+  /**
+   * Records imported from external data (also counted in total_count).
+   */
+  'imported_count'?: (number);
 }
 
 /**
@@ -60,4 +64,8 @@ export interface EvidenceSummary__Output {
    * Observation time of the newest record; unset when there is none.
    */
   'last_updated': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * Records imported from external data (also counted in total_count).
+   */
+  'imported_count': (number);
 }

@@ -9,6 +9,12 @@ export interface GetScoreRequest {
    * Model id.
    */
   'model_id'?: (string);
+  /**
+   * Date "YYYY-MM-DD": the score from the evidence observed by the end of that
+   * day (UTC), freshness measured at that day. Empty (default): now. A malformed
+   * or future date is INVALID_ARGUMENT.
+   */
+  'as_of'?: (string);
 }
 
 /**
@@ -19,4 +25,10 @@ export interface GetScoreRequest__Output {
    * Model id.
    */
   'model_id': (string);
+  /**
+   * Date "YYYY-MM-DD": the score from the evidence observed by the end of that
+   * day (UTC), freshness measured at that day. Empty (default): now. A malformed
+   * or future date is INVALID_ARGUMENT.
+   */
+  'as_of': (string);
 }

@@ -1,0 +1,116 @@
+"""Report sections about evidence over time: curated vs imported vs measured counts, score history charts."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ranker.catalog import ModelCard
+from ranker.engine import catalog_records
+from ranker.evidence import EvidenceStore, HistoryEntry, Source
+from ranker.history_chart import history_chart
+
+ORIGIN_NOTE = (
+    "Curated evidence is entered by hand in the catalog cards (signals and dated facts, each with its source);"
+    " imported evidence comes from external data (hub model info, pairwise outcome files), counted by source;"
+    " measured evidence comes from this ranker's live probes and matches."
+)
+HISTORY_EMPTY = "No score history yet: the ranker records every score it computes on its re-evaluation schedule."
+
+
+@dataclass(frozen=True)
+class EvidenceOrigin:
+    """Where one model's evidence comes from: curated (catalog), imported (by source), measured here."""
+
+    model_id: str
+    name: str
+    curated: int
+    imported: Mapping[str, int]
+    live: int
+    submitted: int
+    retracted: int
+
+    @property
+    def imported_total(self) -> int:
+        """Records imported from external data, over all sources."""
+        return sum(self.imported.values())
+
+
+def evidence_origin(store: EvidenceStore, card: ModelCard) -> EvidenceOrigin:
+    """Count a model's evidence by origin (a pairwise import counts as imported, by its source)."""
+    imported: dict[str, int] = {}
+    live = submitted = 0
+    for r in store.records(card.id):
+        if r.source_ref:
+            imported[r.source_ref] = imported.get(r.source_ref, 0) + 1
+        elif r.source in (Source.PROBE, Source.MATCH):
+            live += 1
+        elif r.source is Source.SUBMITTED:
+            submitted += 1
+    retracted = len(store.records(card.id, include_retracted=True)) - len(store.records(card.id))
+    return EvidenceOrigin(card.id, card.display_name, len(catalog_records(card)), imported, live, submitted, retracted)
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def origins_markdown(origins: Sequence[EvidenceOrigin]) -> list[str]:
+    """The curated / imported / measured table as Markdown lines."""
+    out: list[str] = []
+    out += ["", "## Evidence: curated and imported", "", ORIGIN_NOTE, ""]
+    out += [
+        "| Model | Curated (catalog) | Imported | Measured here | Submitted | Retracted |",
+        "|---|---|---|---|---|---|",
+    ]
+    for o in origins:
+        sources = ", ".join(f"{ref}: {n}" for ref, n in sorted(o.imported.items())) or "-"
+        out.append(f"| `{o.model_id}` | {o.curated} | {o.imported_total} ({_md_escape(sources)}) | {o.live} |"
+                   f" {o.submitted} | {o.retracted} |")  # fmt: skip
+    return out
+
+
+def history_markdown(histories: Mapping[str, Sequence[HistoryEntry]]) -> list[str]:
+    """One line per model with a score history."""
+    out: list[str] = []
+    out += ["", "## Score history", ""]
+    if not histories:
+        out.append(HISTORY_EMPTY)
+    for model_id, entries in sorted(histories.items()):
+        first, last = entries[0], entries[-1]
+        out.append(
+            f"- `{model_id}`: {len(entries)} scores from {first.computed_at:%Y-%m-%d %H:%M} ({first.score:.1f})"
+            f" to {last.computed_at:%Y-%m-%d %H:%M} ({last.score:.1f})"
+        )
+    return out
+
+
+def origins_html(origins: Sequence[EvidenceOrigin]) -> str:
+    """The curated / imported / measured table as HTML."""
+    rows = "".join(
+        f"<tr><td><code>{_e(o.model_id)}</code></td><td>{o.curated}</td><td>{o.imported_total}"
+        f"{' (' + _e(', '.join(f'{ref}: {n}' for ref, n in sorted(o.imported.items()))) + ')' if o.imported else ''}"
+        f"</td><td>{o.live}</td><td>{o.submitted}</td><td>{o.retracted}</td></tr>"
+        for o in origins
+    )
+    return (
+        f'<h2>Evidence: curated and imported</h2><p class="note">{_e(ORIGIN_NOTE)}</p>'
+        "<table><thead><tr><th>Model</th><th>Curated (catalog)</th><th>Imported</th><th>Measured here</th>"
+        f"<th>Submitted</th><th>Retracted</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def histories_html(histories: Mapping[str, Sequence[HistoryEntry]]) -> str:
+    """One SVG history chart per model."""
+    if not histories:
+        return f"<h2>Score history</h2><p>{_e(HISTORY_EMPTY)}</p>"
+    charts = "".join(
+        f'<div class="chart">{history_chart(model_id, entries)}</div>'
+        for model_id, entries in sorted(histories.items())
+    )
+    return f"<h2>Score history</h2>{charts}"
