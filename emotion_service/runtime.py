@@ -384,7 +384,18 @@ class EmotionRuntime:
 
     def _default_backend(self, bundle: Bundle, precision: str) -> Backend:
         s = self.settings
-        return create_backend(bundle, kind=s.backend, device=s.device, precision=precision, threads=s.threads)
+        return create_backend(
+            bundle,
+            kind=s.backend,
+            device=s.device,
+            precision=precision,
+            threads=s.threads,
+            # GPU readiness: the TensorRT profile covers the batcher's batches; cache dir; fallback policy.
+            trt_cache_dir=s.trt_cache_dir,
+            max_batch=s.max_batch_size,
+            warmup_sizes=sorted({*s.warmup_batch_sizes, s.max_batch_size}),
+            allow_fallback=s.allow_provider_fallback,
+        )
 
     def _load_blocking(self) -> None:
         s = self.settings
@@ -448,6 +459,7 @@ class EmotionRuntime:
                 "backend": default.name,
                 "execution_provider": default.execution_provider,
                 "precisions": ",".join(self.precisions),
+                "running_precisions": ",".join(b.precision for b in self.backends.values()),
                 "default_precision": self.default_precision,
                 "weights_origin": bundle.weights_origin,
                 "labels": ",".join(bundle.labels),
@@ -609,6 +621,6 @@ class EmotionRuntime:
         return TensorResult(
             probabilities=np.stack([s.probabilities for s in scores]),
             logits=np.stack([s.logits for s in scores]),
-            precision=chosen,
+            precision=self.backends[chosen].precision,  # what really runs (see allow_provider_fallback)
             timings=request_timings(scores, started),
         )

@@ -74,7 +74,7 @@ def classify_response(result: ClassifyResult, runtime: EmotionRuntime) -> pb.Cla
         model=bundle.model_id,
         backend=backend.name,
         execution_provider=backend.execution_provider,
-        precision=result.precision,
+        precision=backend.precision,  # what really runs (differs from the key after an allowed fallback)
         weights_origin=WEIGHTS_ORIGINS.get(bundle.weights_origin, pb.WEIGHTS_ORIGIN_UNSPECIFIED),
         timings=pb.Timings(
             queue_seconds=result.timings.queue_seconds,
