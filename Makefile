@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --upgrade pip
 	# torch first, from the pinned CPU wheel: any other spec pulls a multi-GB CUDA build.
 	$(PIP) install -c constraints.txt torch==2.13.0
-	$(PIP) install -c constraints.txt -e '.[dev]'
+	$(PIP) install -c constraints.txt -e '.[cpu,dev]'
 	touch $(STAMP)
 
 node_modules/.package-lock.json: package.json package-lock.json

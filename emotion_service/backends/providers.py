@@ -273,3 +273,34 @@ def gpu_warmup_sizes(execution_provider: str, configured: Sequence[int], max_bat
 def binding_device(execution_provider: str) -> str | None:
     """The ONNX Runtime device to bind inputs and outputs on (``cuda``), or None to use plain ``run``."""
     return "cuda" if execution_provider in GPU_PROVIDERS else None
+
+
+ONNXRUNTIME_DISTRIBUTIONS: tuple[str, ...] = ("onnxruntime", "onnxruntime-gpu")
+
+
+def installed_onnxruntimes(names: Sequence[str] | None = None) -> list[str]:
+    """The ONNX Runtime distributions installed here (from package metadata, or from ``names``)."""
+    if names is None:
+        from importlib import metadata
+
+        names = [str(dist.metadata["Name"] or "") for dist in metadata.distributions()]
+    found = {n.lower().replace("_", "-") for n in names}
+    return [d for d in ONNXRUNTIME_DISTRIBUTIONS if d in found]
+
+
+def check_single_onnxruntime(names: Sequence[str] | None = None) -> str:
+    """The one ONNX Runtime distribution installed; both (or none) is an error.
+
+    ``onnxruntime`` and ``onnxruntime-gpu`` install the same ``onnxruntime`` module, so with both the
+    files of whichever was installed last win and the providers on offer depend on install order.
+
+    Raises:
+        FailedPrecondition: none or both are installed.
+    """
+    found = installed_onnxruntimes(names)
+    if len(found) != 1:
+        raise FailedPrecondition(
+            f"expected exactly one ONNX Runtime distribution, found {found or 'none'}: install the `cpu` extra "
+            f"or the `gpu` extra (with constraints-gpu.txt), never both"
+        )
+    return found[0]
