@@ -609,7 +609,6 @@ def section_flux_pipeline(ctx: dict[str, Any]) -> dict[str, Any]:
                         d_kv=64,
                         vocab_size=32128,
                         feed_forward_proj="gated-gelu",
-                        is_gated_act=True,
                     )
                 ).eval()
                 vae = AutoencoderKL(
