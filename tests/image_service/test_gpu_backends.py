@@ -28,6 +28,7 @@ from image_service.backends.trt_backend import (
     engine_cache_key,
     network_flags,
 )
+from image_service.settings import ImageSettings
 from servicekit.errors import FailedPrecondition, InvalidInput
 
 CHANNELS = 4
@@ -252,3 +253,18 @@ def test_a_shape_outside_the_profile_is_invalid_input() -> None:
     with pytest.raises(InvalidInput, match=r"input hidden_states of shape \(8, 16, 4\) lies outside"):
         standin.run(feeds(batch=8))
     assert shapes_set == ["hidden_states"]
+
+
+# -- engine cache directory of the image service ---------------------------------------------------------
+def test_engine_cache_dir_setting_moves_engines_off_the_export(tmp_path: Path) -> None:
+    from image_service.main import backend_options
+    from image_service.sources import resolve
+    from tests.image_service.conftest import MODELS_DIR, server_settings
+
+    settings = server_settings(backend="onnx")
+    source = resolve(settings.default_variant, {}, MODELS_DIR)
+    assert backend_options(settings, source).engine_dir == MODELS_DIR / f"{source.spec.name}-onnx" / "engines"
+    cached = server_settings(backend="onnx", engine_cache_dir=tmp_path / "engines")
+    assert backend_options(cached, source).engine_dir == tmp_path / "engines" / source.spec.name
+    loaded = ImageSettings.load([], {"IMAGE_ENGINE_CACHE_DIR": "/var/cache/emoflux/image-engines"})
+    assert loaded.engine_cache_dir == Path("/var/cache/emoflux/image-engines")
