@@ -10,7 +10,9 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-slow test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
+GPU_PY ?= $(shell test -x .venv/bin/python && echo .venv/bin/python || echo python3)
+
+.PHONY: gpu-check gpu-wheels help setup models protos check-protos lint test test-slow test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --upgrade pip
 	# torch first, from the pinned CPU wheel: any other spec pulls a multi-GB CUDA build.
 	$(PIP) install -c constraints.txt torch==2.13.0
-	$(PIP) install -c constraints.txt -e '.[dev]'
+	$(PIP) install -c constraints.txt -e '.[cpu,dev]'
 	touch $(STAMP)
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -90,3 +92,14 @@ down: ## docker compose down
 
 clean: ## Remove the environment and built artefacts
 	rm -rf .venv node_modules build
+
+gpu-wheels: ## Download the small wheels the GPU check needs on a bare GPU machine -> build/gpu-wheels
+	bash tools/gpu_wheels.sh
+
+gpu-check: ## Everything a GPU can tell (no setup needed: the machine's python3 + build/gpu-wheels); CPU: smoke mode
+	@if $(GPU_PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then \
+	  $(GPU_PY) tools/gpu_check.py --out build/gpu-check $$(test -d build/gpu-wheels && echo --wheels build/gpu-wheels); \
+	else \
+	  $(GPU_PY) tools/gpu_check.py --smoke --out build/gpu-check \
+	    $$(test -f build/models/emotion/tiny/manifest.json && echo --emotion-bundle build/models/emotion/tiny); \
+	fi

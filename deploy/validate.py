@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -408,11 +409,16 @@ def dockerfiles() -> None:
         problems.append("Dockerfile: base must be python:3.11-slim")
     if not re.search(r"(?m)^ARG CUDA_IMAGE=nvidia/cuda:", gpu):
         problems.append("Dockerfile.gpu: base must be an nvidia/cuda image")
-    if "['gpu']" not in gpu:
-        problems.append("Dockerfile.gpu: must install the gpu extra (onnxruntime-gpu, tensorrt)")
-    for name, text in (("Dockerfile", cpu), ("Dockerfile.gpu", gpu)):
-        if "torch==2.13.0" not in text or "-c constraints.txt" not in text:
-            problems.append(f"{name}: must install torch==2.13.0 and everything with -c constraints.txt")
+    if "['gpu']" not in gpu or "['cpu']" in gpu:
+        problems.append("Dockerfile.gpu: must install the gpu extra (onnxruntime-gpu, tensorrt), not the cpu one")
+    if "['cpu']" not in cpu or "['gpu']" in cpu:
+        problems.append("Dockerfile: must install the cpu extra (onnxruntime), not the gpu one")
+    for name, text, constraints in (
+        ("Dockerfile", cpu, "constraints.txt"),
+        ("Dockerfile.gpu", gpu, "constraints-gpu.txt"),
+    ):
+        if "torch==2.13.0" not in text or f"-c {constraints}" not in text:
+            problems.append(f"{name}: must install torch==2.13.0 and everything with -c {constraints}")
         if not re.search(r"(?m)^ARG TORCH_INDEX_URL=", text):
             problems.append(f"{name}: the torch index must be a build argument (TORCH_INDEX_URL)")
         final = _final_stage(text)
@@ -424,6 +430,107 @@ def dockerfiles() -> None:
         if "deploy/healthcheck.py" not in final:
             problems.append(f"{name}: HEALTHCHECK must use deploy/healthcheck.py")
         problems.extend(f"{name}: {problem}" for problem in _dangling_python_references(text))
+    _expect(problems)
+
+
+# -- GPU stack -----------------------------------------------------------------------------------------
+ONNXRUNTIMES = ("onnxruntime", "onnxruntime-gpu")
+ENGINE_CACHE_ENV = {"emotion": "EMOTION_TRT_CACHE_DIR", "image": "IMAGE_ENGINE_CACHE_DIR"}
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return match.group(1).lower().replace("_", "-") if match else requirement
+
+
+def _constraint_pins(text: str) -> dict[str, str]:
+    """``name -> requirement`` of a constraints file (comments and blank lines skipped)."""
+    pins = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pins[_requirement_name(line)] = line.replace(" ", "")
+    return pins
+
+
+def gpu_stack(pyproject: dict[str, Any], constraints_gpu: str, dockerfile_gpu: str) -> None:
+    """One ONNX Runtime per install, the `gpu` extra pinned as constraints-gpu.txt, one CUDA major everywhere."""
+    problems: list[str] = []
+    project = pyproject["project"]
+    extras = project.get("optional-dependencies", {})
+    base = {_requirement_name(r) for r in project.get("dependencies", [])}
+    for name in sorted(base & {*ONNXRUNTIMES, "tensorrt"} | {n for n in base if n.startswith("tensorrt")}):
+        problems.append(
+            f"pyproject dependencies: {name} belongs in the cpu or gpu extra (one ONNX Runtime per install)"
+        )
+    cpu = {_requirement_name(r) for r in extras.get("cpu", [])}
+    if "onnxruntime" not in cpu or cpu & {"onnxruntime-gpu"}:
+        problems.append("pyproject extra cpu: must bring onnxruntime (and not onnxruntime-gpu)")
+    gpu = {_requirement_name(r): r.replace(" ", "") for r in extras.get("gpu", [])}
+    if "onnxruntime-gpu" not in gpu or "onnxruntime" in gpu:
+        problems.append("pyproject extra gpu: must bring onnxruntime-gpu (and not onnxruntime)")
+    pins = _constraint_pins(constraints_gpu)
+    for name, requirement in sorted(gpu.items()):
+        if "==" not in requirement:
+            problems.append(f"pyproject extra gpu: {requirement} is not pinned (==)")
+        if pins.get(name) != requirement:
+            problems.append(f"constraints-gpu.txt: {name} is {pins.get(name)!r}, the gpu extra says {requirement!r}")
+    majors: dict[str, int] = {}
+    tensorrt = [n for n in gpu if n.startswith("tensorrt")]
+    if len(tensorrt) != 1 or not re.fullmatch(r"tensorrt-cu(\d+)", tensorrt[0]):
+        problems.append(f"pyproject extra gpu: expected one tensorrt-cuXX package, got {tensorrt}")
+    else:
+        majors["tensorrt-cuXX"] = int(tensorrt[0].removeprefix("tensorrt-cu"))
+    image = re.search(r"(?m)^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.", dockerfile_gpu)
+    index = re.search(r"(?m)^ARG TORCH_INDEX_URL=\S*/cu(\d+)\d\b", dockerfile_gpu)
+    declared = re.search(r"(?m)^# cuda-major: (\d+)", constraints_gpu)
+    for where, match in (("Dockerfile.gpu CUDA_IMAGE", image), ("Dockerfile.gpu TORCH_INDEX_URL", index),
+                         ("constraints-gpu.txt cuda-major", declared)):  # fmt: skip
+        if match is None:
+            problems.append(f"{where}: no CUDA version found")
+        else:
+            majors[where] = int(match.group(1))
+    if len(set(majors.values())) > 1:
+        problems.append(f"CUDA major versions disagree: {majors}")
+    if "check_single_onnxruntime()" not in dockerfile_gpu:
+        problems.append("Dockerfile.gpu: the build must check that exactly one ONNX Runtime is installed")
+    _expect(problems)
+
+
+def _under(path: str, mounts: list[str]) -> bool:
+    return any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
+
+
+def gpu_engine_caches(compose: dict[str, Any], gpu_resources: list[Resource], dockerfile_gpu: str) -> None:
+    """GPU deployments point the engine-cache settings at a mounted volume (the root filesystem is read-only)."""
+    problems: list[str] = []
+    for name, service in compose.get("services", {}).items():
+        if "gpu" not in service.get("profiles", []):
+            continue
+        command = service.get("command", [])
+        owner = next((k for k in ENGINE_CACHE_ENV if command == ["python", "-m", f"{k}_service"]), None)
+        if owner is None:
+            continue
+        variable = ENGINE_CACHE_ENV[owner]
+        path = _env(service).get(variable)
+        mounts = [str(v).split(":")[1] for v in service.get("volumes", []) if ":" in str(v)]
+        if not path or not _under(path, mounts):
+            problems.append(f"compose services.{name}: {variable}={path!r} is not under a mounted volume {mounts}")
+    for spec_name, variable in ENGINE_CACHE_ENV.items():
+        container = _deployment_container(gpu_resources, spec_name)
+        if container is None:
+            problems.append(f"k8s GPU overlay: no Deployment {spec_name}")
+            continue
+        path = next((e.get("value") for e in container.get("env", []) if e["name"] == variable), None)
+        mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+        if not path or not _under(path, mounts):
+            problems.append(
+                f"k8s GPU overlay Deployment/{spec_name}: {variable}={path!r} is not under a mount {mounts}"
+            )
+        default = re.search(rf"\b{variable}=(\S+)", dockerfile_gpu)
+        made = " ".join(re.findall(r"mkdir -p ([^\n&]+)", dockerfile_gpu)).split()
+        if default is None or default.group(1) not in made:
+            problems.append(f"Dockerfile.gpu: {variable} must default to a directory the image creates ({made})")
     _expect(problems)
 
 
@@ -541,6 +648,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.run("grafana: dashboard and datasource", grafana_dashboard)
     report.run("dockerfiles: base, torch pin, non-root, command", dockerfiles)
+    report.run(
+        "gpu: one ONNX Runtime, pinned gpu extra, one CUDA major",
+        lambda: gpu_stack(
+            tomllib.loads((ROOT / "pyproject.toml").read_text()),
+            (ROOT / "constraints-gpu.txt").read_text(),
+            (ROOT / "deploy/docker/Dockerfile.gpu").read_text(),
+        ),
+    )
     for overlay, tag, gpu in (("base", "cpu", False), ("overlays/gpu", "gpu", True)):
         report.run(f"k8s {overlay}: render", render_check(overlay))
         if overlay in rendered:
@@ -553,6 +668,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"k8s {overlay}: gateway probes agree with compose",
                 functools.partial(gateway_probes_agree, compose, resources),
             )
+            if gpu:
+                report.run(
+                    "gpu: engine caches on mounted volumes (compose gpu profile, k8s GPU overlay)",
+                    functools.partial(
+                        gpu_engine_caches, compose, resources, (ROOT / "deploy/docker/Dockerfile.gpu").read_text()
+                    ),
+                )
     if not args.no_settings:
         skipped: list[str] = []
 

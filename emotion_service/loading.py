@@ -24,7 +24,18 @@ def settings_backend_factory(settings: EmotionSettings) -> BackendFactory:
 
     def build(bundle: Bundle, precision: str) -> Backend:
         s = settings
-        return create_backend(bundle, kind=s.backend, device=s.device, precision=precision, threads=s.threads)
+        return create_backend(
+            bundle,
+            kind=s.backend,
+            device=s.device,
+            precision=precision,
+            threads=s.threads,
+            # GPU readiness: the TensorRT profile covers every batch the batcher forms; cache dir; fallback policy.
+            trt_cache_dir=s.trt_cache_dir,
+            max_batch=s.max_batch_size,
+            warmup_sizes=warmup_sizes(s),
+            allow_fallback=s.allow_provider_fallback,
+        )
 
     return build
 
@@ -62,6 +73,8 @@ def model_info_labels(bundle: Bundle, backends: dict[str, Backend], settings: Em
         "backend": default.name,
         "execution_provider": default.execution_provider,
         "precisions": ",".join(backends),
+        # What really runs: differs from the requested precision after an allowed provider fallback.
+        "running_precisions": ",".join(b.precision for b in backends.values()),
         "default_precision": settings.resolved_default_precision,
         "weights_origin": bundle.weights_origin,
         "labels": ",".join(bundle.labels),

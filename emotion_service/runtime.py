@@ -273,6 +273,6 @@ class EmotionRuntime:
         return TensorResult(
             probabilities=np.stack([s.probabilities for s in scores]),
             logits=np.stack([s.logits for s in scores]),
-            precision=chosen,
+            precision=self.backends[chosen].precision,  # what really runs (see allow_provider_fallback)
             timings=request_timings(scores, started),
         )

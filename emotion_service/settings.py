@@ -46,6 +46,16 @@ class EmotionSettings(ServerSettings):
         "Precision used when a request leaves `precision` empty; empty means the first of --precisions.",
     )
     threads: int = setting(0, "Intra-op threads of the inference runtime (0 lets the runtime choose).")
+    trt_cache_dir: Path | None = setting(
+        None,
+        "TensorRT engine and timing cache directory; must be writable (start-up fails otherwise). Empty: "
+        "$XDG_CACHE_HOME/emoflux/tensorrt, else ~/.cache/emoflux/tensorrt. Containers: a mounted volume.",
+    )
+    allow_provider_fallback: bool = setting(
+        False,
+        "Start even when ONNX Runtime falls back from the provider asked for (TensorRT or CUDA could not "
+        "load), reporting the provider and precision that really run. Off: such a start fails.",
+    )
     warmup_batch_sizes: tuple[int, ...] = setting(
         (1,),
         "Batch sizes run once at start-up before health turns SERVING (the maximum batch size is always added).",

@@ -46,12 +46,12 @@ def options_from_pb(request: pb.ClassifyRequest) -> ClassifyOptions:
 
 # -- domain -> protobuf ----------------------------------------------------------------------------------
 def classify_response_to_pb(result: ClassifyResult, bundle: Bundle, backend: Backend) -> pb.ClassifyResponse:
-    """A ClassifyResponse saying what produced the scores (``backend`` ran ``result.precision``)."""
+    """A ClassifyResponse saying what produced the scores (``backend`` ran the request)."""
     response = pb.ClassifyResponse(
         model=bundle.model_id,
         backend=backend.name,
         execution_provider=backend.execution_provider,
-        precision=result.precision,
+        precision=backend.precision,  # what really runs (differs from the key after an allowed fallback)
         weights_origin=weights_origin_to_pb(bundle.weights_origin, pb.WeightsOrigin),
         timings=pb.Timings(
             queue_seconds=result.timings.queue_seconds,

@@ -97,7 +97,7 @@ def backend_options(settings: ImageSettings, source: VariantSource) -> BackendOp
                     f"variant {name!r}: no ONNX export at {onnx_path}; run python -m image_service.build.export "
                     f"--variant {name} --out {out_dir} --device cuda --dtype float16"
                 )
-        engine_dir = out_dir / "engines"
+        engine_dir = settings.engine_cache_dir / name if settings.engine_cache_dir else out_dir / "engines"
     return BackendOptions(
         kind=kind,
         device=device,

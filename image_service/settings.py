@@ -50,6 +50,11 @@ class ImageSettings(ServerSettings):
         0, "PyTorch intra-op threads (0 = PyTorch's default); 1 avoids thread thrashing on a shared, busy CPU."
     )
     ort_threads: int = setting(0, "ONNX Runtime intra-op threads (0 = ONNX Runtime's default).")
+    engine_cache_dir: Path | None = setting(
+        None,
+        "Directory for TensorRT engines (native and ONNX Runtime's TensorRT EP), one subdirectory per variant; "
+        "empty: next to the ONNX export. Containers with a read-only root: a mounted volume.",
+    )
     warmup: bool = setting(True, "Run one small generation per variant before reporting SERVING.")
 
     def validate(self) -> None:

@@ -51,6 +51,9 @@ def create_backend(
     precision: str = "fp32",
     threads: int = 0,
     trt_cache_dir: Path | None = None,
+    max_batch: int = 64,
+    warmup_sizes: Sequence[int] = (),
+    allow_fallback: bool = False,
 ) -> Backend:
     """Build the backend ``kind`` for ``bundle``.
 
@@ -60,7 +63,11 @@ def create_backend(
         device: ``auto``, ``cpu``, ``cuda`` or ``tensorrt`` (``tensorrt`` is onnxruntime only).
         precision: ``fp32``, ``int8`` or ``fp16``; onnxruntime needs that file in the bundle.
         threads: intra-op threads (0 = the library's default).
-        trt_cache_dir: TensorRT engine cache (default ``<bundle>/trt_cache``).
+        trt_cache_dir: TensorRT engine cache (default: the user's cache, see
+            :func:`~emotion_service.backends.providers.default_trt_cache_dir`); must be writable.
+        max_batch: the largest batch the batcher forms (the TensorRT profile covers 1..max_batch).
+        warmup_sizes: batch sizes warmed at start (the TensorRT profile's optimum is the largest).
+        allow_fallback: start even when a GPU provider could not load, reporting what really runs.
 
     Raises:
         FailedPrecondition: the kind, device or precision is unavailable here, with the reason.
@@ -76,7 +83,16 @@ def create_backend(
     if kind == "onnxruntime":
         from emotion_service.backends.ort import OrtBackend
 
-        return OrtBackend(bundle, device=device, precision=precision, threads=threads, trt_cache_dir=trt_cache_dir)
+        return OrtBackend(
+            bundle,
+            device=device,
+            precision=precision,
+            threads=threads,
+            trt_cache_dir=trt_cache_dir,
+            max_batch=max_batch,
+            warmup_sizes=warmup_sizes,
+            allow_fallback=allow_fallback,
+        )
     from emotion_service.backends.pytorch import TorchBackend
 
     return TorchBackend(bundle, device=device, precision=precision, threads=threads)

@@ -6,7 +6,13 @@ provider of the chain that can run it, so the CPU EP is always last as the fallb
 ``fp32`` anywhere; ``int8`` (dynamic quantisation, CPU kernels) on the CPU EP only; ``fp16`` on GPU
 providers only (the CPU EP would run it through slow fallbacks). With TensorRT first, ``fp16`` is
 TensorRT's own fp16 mode on the fp32 graph (NVIDIA's recommended input: TensorRT picks the precision
-per layer) and ``fp32`` keeps TensorRT in fp32, so the reported precision is what actually runs.
+per layer) and ``fp32`` keeps TensorRT in fp32.
+
+After the session is created its ``get_providers()`` is compared with the chain asked for
+(:func:`~emotion_service.backends.providers.check_providers`): a provider that could not load makes
+start-up fail unless fallback is allowed, and then ``execution_provider``, ``providers`` and
+``precision`` say what really runs. On GPU providers batches go through I/O binding (the input copied
+to the device once, the output allocated there) and every batch size the batcher can form is warmed.
 """
 
 from __future__ import annotations
@@ -19,78 +25,46 @@ import numpy as np
 import onnxruntime as ort
 
 from emotion_service.backends import warmup_batches
+from emotion_service.backends.providers import (
+    CPU,
+    CUDA,
+    TRT,
+    binding_device,
+    check_providers,
+    default_trt_cache_dir,
+    ensure_writable_dir,
+    gpu_warmup_sizes,
+    provider_chain,
+)
 from emotion_service.bundle import Bundle
 from servicekit.errors import FailedPrecondition
 
-TRT = "TensorrtExecutionProvider"
-CUDA = "CUDAExecutionProvider"
-CPU = "CPUExecutionProvider"
+__all__ = ["CPU", "CUDA", "TRT", "IoBindingRunner", "OrtBackend", "provider_chain"]
 
 
-def provider_chain(
-    device: str,
-    precision: str,
-    available: Sequence[str],
-    *,
-    trt_cache_dir: Path,
-    input_name: str = "pixel_values",
-    input_shape: tuple[int, int, int] = (3, 224, 224),
-    max_batch: int = 64,
-) -> list[tuple[str, dict[str, Any]]]:
-    """The (provider, options) list for ``device`` and ``precision`` given the ``available`` providers.
+class IoBindingRunner:
+    """Runs a session through I/O binding on ``device`` (``cuda`` on GPUs; ``cpu`` works too).
 
-    Raises:
-        FailedPrecondition: an explicitly requested provider is missing, or the precision cannot run on it.
+    The input is copied to the device once as an ``OrtValue`` and the output is allocated there by
+    ONNX Runtime, so no pageable host buffer is staged per node; one binding per call keeps it thread-safe.
     """
-    have = set(available)
-    shape = "x".join(str(d) for d in input_shape)
-    trt_options: dict[str, Any] = {
-        "trt_fp16_enable": precision == "fp16",
-        "trt_engine_cache_enable": True,
-        "trt_engine_cache_path": str(trt_cache_dir),
-        "trt_timing_cache_enable": True,
-        "trt_timing_cache_path": str(trt_cache_dir),
-        # One optimisation profile covering the dynamic batch axis: no engine rebuild per batch size.
-        "trt_profile_min_shapes": f"{input_name}:1x{shape}",
-        "trt_profile_opt_shapes": f"{input_name}:{max(1, max_batch // 2)}x{shape}",
-        "trt_profile_max_shapes": f"{input_name}:{max_batch}x{shape}",
-    }
-    cuda: tuple[str, dict[str, Any]] = (CUDA, {})
-    cpu: tuple[str, dict[str, Any]] = (CPU, {})
 
-    def missing(name: str) -> FailedPrecondition:
-        return FailedPrecondition(
-            f"device {device!r} needs {name}, which this onnxruntime does not offer (available: "
-            f"{', '.join(available) or 'none'}); install onnxruntime-gpu (and TensorRT) or use --device cpu"
-        )
+    def __init__(self, session: Any, input_name: str, output_name: str, device: str, device_id: int = 0) -> None:
+        self._session = session
+        self._input = input_name
+        self._output = output_name
+        self.device = device
+        self.device_id = device_id
 
-    if precision == "int8":
-        if device in ("cuda", "tensorrt"):
-            raise FailedPrecondition(
-                f"precision 'int8' is dynamic quantisation for the CPU EP; on device {device!r} use fp32 or fp16"
-            )
-        return [cpu]
-    if precision == "fp16" and device == "cpu":
-        raise FailedPrecondition("precision 'fp16' is for GPU providers; on device 'cpu' use fp32 or int8")
-    if device == "cpu":
-        return [cpu]
-    if device == "cuda":
-        if CUDA not in have:
-            raise missing(CUDA)
-        return [cuda, cpu]
-    if device == "tensorrt":
-        if TRT not in have:
-            raise missing(TRT)
-        return [(TRT, trt_options), *([cuda] if CUDA in have else []), cpu]
-    if device != "auto":
-        raise FailedPrecondition(f"device must be auto, cpu, cuda or tensorrt, got {device!r}")
-    chain = [(TRT, trt_options)] if TRT in have else []
-    chain += [cuda] if CUDA in have else []
-    if precision == "fp16" and not chain:
-        raise FailedPrecondition(
-            f"precision 'fp16' needs a GPU provider; this onnxruntime offers {', '.join(available)}: use fp32 or int8"
-        )
-    return [*chain, cpu]
+    def run(self, pixels: np.ndarray) -> np.ndarray:
+        """float32 ``[N, ...]`` on the host -> the first output, on the host."""
+        binding = self._session.io_binding()
+        value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(pixels), self.device, self.device_id)
+        binding.bind_ortvalue_input(self._input, value)
+        binding.bind_output(self._output, self.device, self.device_id)
+        self._session.run_with_iobinding(binding)
+        out: np.ndarray = binding.copy_outputs_to_cpu()[0]
+        return out
 
 
 class OrtBackend:
@@ -107,22 +81,26 @@ class OrtBackend:
         threads: int = 0,
         trt_cache_dir: Path | None = None,
         max_batch: int = 64,
+        warmup_sizes: Sequence[int] = (),
+        allow_fallback: bool = False,
         allow_spinning: bool = True,
     ) -> None:
         prep = bundle.preprocessing
         self.input_shape = (3, prep.height, prep.width)
         self.num_labels = bundle.num_labels
+        self.max_batch = max_batch
         chain = provider_chain(
             device,
             precision,
             ort.get_available_providers(),
-            trt_cache_dir=trt_cache_dir or bundle.path / "trt_cache",
+            trt_cache_dir=trt_cache_dir or default_trt_cache_dir(),
             input_shape=self.input_shape,
             max_batch=max_batch,
+            warmup_sizes=warmup_sizes,
         )
         on_trt = chain[0][0] == TRT
         if on_trt:
-            Path(chain[0][1]["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
+            ensure_writable_dir(Path(chain[0][1]["trt_engine_cache_path"]))
         # TensorRT makes its own fp16 engine from the fp32 graph; every other provider runs the precision's file.
         file_precision = "fp32" if (on_trt and precision == "fp16") else precision
         if file_precision not in bundle.onnx_files:
@@ -150,13 +128,23 @@ class OrtBackend:
             raise FailedPrecondition(
                 f"onnxruntime could not load {bundle.onnx_files[file_precision].name} on {[n for n, _ in chain]}: {exc}"
             ) from exc
-        self.providers: tuple[str, ...] = tuple(self._session.get_providers())
-        self.execution_provider = self.providers[0]
-        self.precision = precision
+        running = check_providers(
+            [name for name, _ in chain],
+            self._session.get_providers(),
+            precision=precision,
+            file_precision=file_precision,
+            allow_fallback=allow_fallback,
+        )
+        self.providers: tuple[str, ...] = running.running
+        self.execution_provider = running.execution_provider
+        self.precision = running.precision
+        self.requested_precision = precision
         self.device = device
         self.threads = threads
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
+        bind_on = binding_device(self.execution_provider)
+        self._bound = IoBindingRunner(self._session, self._input, self._output, bind_on) if bind_on else None
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
         """float32 ``[N, 3, H, W]`` -> float32 logits ``[N, num_labels]``."""
@@ -166,12 +154,18 @@ class OrtBackend:
             )
         if pixels.shape[0] == 0:
             return np.zeros((0, self.num_labels), dtype=np.float32)
+        if self._bound is not None:
+            return self._bound.run(pixels).astype(np.float32, copy=False)
         out: np.ndarray = self._session.run([self._output], {self._input: np.ascontiguousarray(pixels)})[0]
         return out.astype(np.float32, copy=False)
 
     def warmup(self, batch_sizes: Sequence[int] = (1,)) -> float:
-        """Run each batch size once (allocations, kernels, TensorRT engines); returns seconds."""
-        return warmup_batches(self, self.input_shape, batch_sizes)
+        """Run each batch size once (allocations, kernels, TensorRT engines); returns seconds.
+
+        On a GPU provider every size 1..max_batch runs, whatever ``batch_sizes`` says.
+        """
+        sizes = gpu_warmup_sizes(self.execution_provider, batch_sizes, self.max_batch)
+        return warmup_batches(self, self.input_shape, sizes)
 
     def __repr__(self) -> str:
         return f"OrtBackend(precision={self.precision!r}, providers={self.providers!r}, threads={self.threads})"

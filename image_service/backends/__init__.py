@@ -81,13 +81,20 @@ class TensorRTBackend:
 
     def install(self, pipe: Any) -> None:
         """Build or load the engine and swap the pipeline's transformer for the stand-in."""
-        from image_service.backends.trt_backend import TrtTransformer, build_engine
+        from image_service.backends.trt_backend import TrtTransformer, build_engine, compute_capability
 
         opts = self.options
         assert opts.onnx_path is not None and opts.engine_dir is not None and opts.profile is not None
         config = pipe.transformer.config
-        fp16 = opts.dtype != torch.float32
-        engine = build_engine(self._trt, opts.onnx_path, opts.profile, config, opts.engine_dir, fp16)
+        # Strongly typed: the engine's precision is the exported graph's dtype, no builder flag.
+        engine = build_engine(
+            self._trt,
+            opts.onnx_path,
+            opts.profile,
+            config,
+            opts.engine_dir,
+            compute_capability=compute_capability(opts.device),
+        )
         pipe.transformer = TrtTransformer(self._trt, engine, config, opts.dtype, opts.device)
 
 

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from onnx import TensorProto
 
 from image_service.backends.signature import OUTPUT_NAME, StandInTransformer
 from servicekit.errors import FailedPrecondition
@@ -20,11 +20,15 @@ PROVIDER_NAMES = {
     "CUDAExecutionProvider": "onnxruntime-cuda",
     "CPUExecutionProvider": "onnxruntime-cpu",
 }
-_ORT_TO_NUMPY = {
-    "tensor(float)": np.float32,
-    "tensor(float16)": np.float16,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
+# ONNX element types by onnxruntime's type string. I/O binding takes these integers, so bfloat16 (which
+# numpy has no type for) is bound as bfloat16, never reinterpreted as float16.
+_ONNX_ELEMENT = {
+    "tensor(float)": TensorProto.FLOAT,
+    "tensor(float16)": TensorProto.FLOAT16,
+    "tensor(bfloat16)": TensorProto.BFLOAT16,
+    "tensor(double)": TensorProto.DOUBLE,
+    "tensor(int64)": TensorProto.INT64,
+    "tensor(int32)": TensorProto.INT32,
 }
 _ORT_TO_TORCH = {
     "tensor(float)": torch.float32,
@@ -32,7 +36,26 @@ _ORT_TO_TORCH = {
     "tensor(bfloat16)": torch.bfloat16,
     "tensor(double)": torch.float64,
     "tensor(int64)": torch.int64,
+    "tensor(int32)": torch.int32,
 }
+
+
+def element_types(ort_type: str) -> tuple[int, torch.dtype]:
+    """(ONNX element type, torch dtype) of an onnxruntime type string such as ``tensor(bfloat16)``.
+
+    Raises:
+        FailedPrecondition: a type the transformer's graph should not have.
+    """
+    if ort_type not in _ONNX_ELEMENT:
+        raise FailedPrecondition(f"onnx transformer: unsupported tensor type {ort_type}")
+    return _ONNX_ELEMENT[ort_type], _ORT_TO_TORCH[ort_type]
+
+
+def bind_device(provider: str, device: torch.device) -> torch.device:
+    """Where the bound tensors live: the pipeline's CUDA device on a GPU provider, else the host."""
+    if provider != "CPUExecutionProvider" and device.type == "cuda":
+        return torch.device("cuda", device.index or 0)
+    return torch.device("cpu")
 
 
 def provider_chain(available: list[str], device: torch.device) -> list[str]:
@@ -75,14 +98,20 @@ def create_session(
 
 
 class OrtTransformer(StandInTransformer):
-    """A ``FluxTransformer2DModel`` stand-in computed by an ONNX Runtime session."""
+    """A ``FluxTransformer2DModel`` stand-in computed by an ONNX Runtime session.
+
+    Every call goes through I/O binding with each tensor bound under its ONNX element type (bf16 stays
+    bf16: numpy has no bfloat16, so no ``.numpy()`` round trip): on a GPU provider the pipeline's CUDA
+    tensors are bound in place, on the CPU EP host tensors are.
+    """
 
     def __init__(self, session: Any, config: Any, dtype: torch.dtype, device: torch.device) -> None:
         super().__init__(config, dtype, device)
         self.session = session
         self.provider = session.get_providers()[0]
-        self._input_types = {i.name: i.type for i in session.get_inputs()}
-        self._use_binding = self.provider != "CPUExecutionProvider" and device.type == "cuda"
+        self._input_types = {i.name: element_types(i.type) for i in session.get_inputs()}
+        self._output_type = element_types(session.get_outputs()[0].type)
+        self._bind_on = bind_device(self.provider, device)
 
     @property
     def backend_name(self) -> str:
@@ -90,39 +119,23 @@ class OrtTransformer(StandInTransformer):
         return PROVIDER_NAMES.get(self.provider, f"onnxruntime-{self.provider}")
 
     def run(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Run the session; on CUDA tensors stay on the device through I/O binding."""
+        """Bind the inputs and a preallocated output on the binding device, run, return in the pipeline's dtype."""
         missing = set(self._input_types) - set(feeds)
         if missing:
             raise ValueError(f"onnx transformer: missing inputs {sorted(missing)}")
-        if self._use_binding:
-            return self._run_bound(feeds)
-        arrays = {
-            name: feeds[name].detach().to("cpu").numpy().astype(_ORT_TO_NUMPY[kind], copy=False)
-            for name, kind in self._input_types.items()
-        }
-        (out,) = self.session.run([OUTPUT_NAME], arrays)
-        return torch.from_numpy(np.ascontiguousarray(out)).to(device=self.device, dtype=self.dtype)
-
-    def _run_bound(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
+        where = self._bind_on
         binding = self.session.io_binding()
         keep: list[torch.Tensor] = []  # inputs must outlive the run
-        for name, kind in self._input_types.items():
-            tensor = feeds[name].to(device=self.device, dtype=_ORT_TO_TORCH[kind]).contiguous()
+        for name, (element, torch_type) in self._input_types.items():
+            tensor = feeds[name].detach().to(device=where, dtype=torch_type).contiguous()
             keep.append(tensor)
-            binding.bind_input(
-                name, "cuda", self.device.index or 0, _ORT_TO_NUMPY.get(kind, np.float16), tuple(tensor.shape),
-                tensor.data_ptr(),
-            )  # fmt: skip
+            binding.bind_input(name, where.type, where.index or 0, element, tuple(tensor.shape), tensor.data_ptr())
         hidden = feeds["hidden_states"]
         out_channels = self.config.out_channels or self.config.in_channels
-        out_kind = self.session.get_outputs()[0].type
-        out = torch.empty(
-            (hidden.shape[0], hidden.shape[1], out_channels), device=self.device, dtype=_ORT_TO_TORCH[out_kind]
-        )
-        binding.bind_output(
-            OUTPUT_NAME, "cuda", self.device.index or 0, _ORT_TO_NUMPY.get(out_kind, np.float16), tuple(out.shape),
-            out.data_ptr(),
-        )  # fmt: skip
-        torch.cuda.current_stream(self.device).synchronize()
+        element, torch_type = self._output_type
+        out = torch.empty((hidden.shape[0], hidden.shape[1], out_channels), device=where, dtype=torch_type)
+        binding.bind_output(OUTPUT_NAME, where.type, where.index or 0, element, tuple(out.shape), out.data_ptr())
+        if where.type == "cuda":
+            torch.cuda.current_stream(where).synchronize()  # the inputs were written on torch's stream
         self.session.run_with_iobinding(binding)
-        return out.to(self.dtype)
+        return out.to(device=self.device, dtype=self.dtype)
