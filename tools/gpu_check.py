@@ -9,7 +9,7 @@ reported as such; GPU memory is freed between sections), in order of value, with
 
 * environment - GPU, driver, CUDA, torch, cuDNN, ONNX Runtime (providers, distributions), TensorRT,
   torchvision, diffusers, transformers;
-* emotion_bundle - the ViT-B/16 random-weight bundle built by ``emotion_service.export`` (smoke: tiny);
+* emotion_bundle - the ViT-B/16 random-weight bundle built by ``emotion_service.build.export`` (smoke: tiny);
 * emotion_raw - raw img/s per batch size, torch fp16 and bf16 on CUDA (smoke: fp32 on CPU), and ONNX
   Runtime's CUDA / TensorRT EP when this onnxruntime offers them;
 * emotion_served - img/s through emotion_service's dynamic batcher at 64 and 256 concurrent clients
@@ -210,7 +210,7 @@ def section_emotion_bundle(ctx: dict[str, Any]) -> dict[str, Any]:
     out = _bundle_dir(ctx)
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "emotion_service.export", "--source", s["bundle_source"], "--out", str(out),
+        [sys.executable, "-m", "emotion_service.build.export", "--source", s["bundle_source"], "--out", str(out),
          "--precision", "fp32", "--if-missing"],
         check=True, cwd=ROOT, timeout=LIMITS["emotion_bundle"],
     )  # fmt: skip
@@ -480,7 +480,7 @@ def _flux_transformer(ctx: dict[str, Any]) -> tuple[Any, Any, Any]:
     if ctx["sizes"]["flux"] == "tiny" or device is None:
         if not ctx["smoke"]:
             raise Skip("no CUDA device: the full-size FLUX transformer needs a GPU")
-        from image_service.tinyflux import TinyFluxConfig, build_transformer
+        from image_service.build.tinyflux import TinyFluxConfig, build_transformer
 
         return build_transformer(TinyFluxConfig()).eval(), torch.device("cpu"), torch.float32
     previous = torch.get_default_dtype()
@@ -570,7 +570,7 @@ def section_flux_pipeline(ctx: dict[str, Any]) -> dict[str, Any]:
     _need_diffusers()
     import torch
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline
-    from image_service.tinyflux import build_random_pipeline, build_tokenizers
+    from image_service.build.tinyflux import build_random_pipeline, build_tokenizers
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
     s = ctx["sizes"]
@@ -664,7 +664,7 @@ def section_image_served(ctx: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
     import grpc
-    from image_service.main import ImageComponent
+    from image_service.component import ImageComponent
     from prometheus_client import CollectorRegistry
 
     from image_service.settings import ImageSettings

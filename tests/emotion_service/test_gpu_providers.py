@@ -88,7 +88,7 @@ def test_tensorrt_start_checks_the_cache_dir_before_loading(
 def test_cache_dir_setting_is_a_flag_and_an_env_variable() -> None:
     from_env = EmotionSettings.load([], {"EMOTION_TRT_CACHE_DIR": "/var/cache/emoflux/tensorrt"})
     assert from_env.trt_cache_dir == Path("/var/cache/emoflux/tensorrt")
-    from_flag = EmotionSettings.load(["--trt-cache-dir", "/c", "--allow-provider-fallback", "true"], {})
+    from_flag = EmotionSettings.load(["--trt-cache-dir", "/c", "--allow-provider-fallback"], {})
     assert from_flag.trt_cache_dir == Path("/c") and from_flag.allow_provider_fallback is True
     assert EmotionSettings.load([], {}).allow_provider_fallback is False
 
