@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from ranker.adoption import adoption_records, load_cohorts
+from ranker.attribution import local_submitter, submitted_as
 from ranker.catalog import load_catalog
 from ranker.clients import ServiceClients
 from ranker.compare import Comparison, Leader
@@ -358,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "retract": _retract_main,
             "score": _score_main,
         }[command]
-        return handler(args, settings)
+        with submitted_as(local_submitter(f"ranker {command}")):
+            return handler(args, settings)
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

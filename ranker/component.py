@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from prometheus_client import CollectorRegistry
 
 from ranker.adoption import load_cohorts
+from ranker.attribution import Submitter, submitted_as
 from ranker.catalog import Catalog, ModelCard, load_catalog
 from ranker.clients import ServiceClients
 from ranker.discovery import Discovery
@@ -118,7 +119,9 @@ class RankerComponent:
         await asyncio.to_thread(self.publish_scores, [c.id for c in self.catalog])
         if s.reevaluate_interval_seconds > 0:
             self.scheduler = Scheduler(self.reevaluate, s.reevaluate_interval_seconds, s.reevaluate_jitter_seconds)
-            self._schedule_task = asyncio.create_task(self.scheduler.run())
+            # The schedule's evidence is the ranker's own; the task inherits the attribution from here.
+            with submitted_as(Submitter("ranker", "schedule")):
+                self._schedule_task = asyncio.create_task(self.scheduler.run())
         log.info("ranker ready: %d models, store %s (schema v%d)", len(self.catalog), s.db_path, self.store.version)
 
     def publish_scores(self, model_ids: Sequence[str]) -> list[ScoreResult]:

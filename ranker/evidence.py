@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ranker import attribution
 from ranker.migrations import LATEST_VERSION, MIGRATIONS, Migration, SchemaError, migrate
 
 __all__ = [
@@ -71,6 +72,10 @@ class EvidenceRecord:
     # can be retracted as a whole.
     source_ref: str = ""
     observation_key: str = ""
+    # Who stored the record, through what, and when (stamped by the store; see ranker.attribution).
+    submitted_by: str = ""
+    submitted_via: str = ""
+    submitted_at: dt.datetime | None = None
     id: int | None = None
 
     def __post_init__(self) -> None:
@@ -105,7 +110,7 @@ def utc_now() -> dt.datetime:
 
 _COLUMNS = (
     "id, model_id, capability, probe, value, unit, passed, observed_at, source, service_version, "
-    "random_weights, detail, run_id, source_ref, observation_key"
+    "random_weights, detail, run_id, source_ref, observation_key, submitted_by, submitted_via, submitted_at"
 )
 
 
@@ -113,7 +118,7 @@ def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
     (rid, model_id, capability, probe, value, unit, passed, observed_at, source, version, random, detail, run_id) = row[
         :13
     ]
-    source_ref, observation_key = row[13:15]
+    source_ref, observation_key, submitted_by, submitted_via, submitted_at = row[13:18]
     return EvidenceRecord(
         id=int(str(rid)),
         model_id=str(model_id),
@@ -130,6 +135,9 @@ def _row_to_record(row: sqlite3.Row | tuple[object, ...]) -> EvidenceRecord:
         run_id=str(run_id),
         source_ref=str(source_ref),
         observation_key=str(observation_key),
+        submitted_by=str(submitted_by),
+        submitted_via=str(submitted_via),
+        submitted_at=dt.datetime.fromisoformat(str(submitted_at)) if submitted_at else None,
     )
 
 
@@ -164,9 +172,20 @@ class EvidenceStore:
         """Store records in one transaction (all or none); return the newly stored ones with their ids.
 
         A record whose (``source_ref``, ``observation_key``) is already stored is skipped, so
-        importing the same observations twice stores them once.
+        importing the same observations twice stores them once. Each record is stamped with who stores it
+        (the :func:`ranker.attribution.submitted_as` scope, unless the record names its submitter) and when.
         """
-        records = list(records)
+        submitter = attribution.current()
+        now = utc_now()
+        records = [
+            replace(
+                r,
+                submitted_by=r.submitted_by or (submitter.identity if submitter else ""),
+                submitted_via=r.submitted_via or (submitter.method if submitter else ""),
+                submitted_at=r.submitted_at or now,
+            )
+            for r in records
+        ]
         stored: list[EvidenceRecord] = []
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -174,8 +193,9 @@ class EvidenceStore:
                 for r in records:
                     cursor = self._conn.execute(
                         "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at,"
-                        " source, service_version, random_weights, detail, run_id, source_ref, observation_key)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " source, service_version, random_weights, detail, run_id, source_ref, observation_key,"
+                        " submitted_by, submitted_via, submitted_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                         # Only a repeated observation is skipped; any other constraint still fails the batch.
                         " ON CONFLICT (source_ref, observation_key) WHERE observation_key != '' DO NOTHING",
                         (
@@ -193,6 +213,9 @@ class EvidenceStore:
                             r.run_id,
                             r.source_ref,
                             r.observation_key,
+                            r.submitted_by,
+                            r.submitted_via,
+                            r.submitted_at.astimezone(dt.UTC).isoformat() if r.submitted_at else "",
                         ),
                     )
                     if cursor.rowcount:

@@ -95,6 +95,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX score_history_by_model ON score_history (model_id, computed_at)",
         ),
     ),
+    Migration(
+        7,
+        "who wrote each record (identity, method, time); records stored before this say nothing",
+        (
+            "ALTER TABLE evidence ADD COLUMN submitted_by TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE evidence ADD COLUMN submitted_via TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE evidence ADD COLUMN submitted_at TEXT NOT NULL DEFAULT ''",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

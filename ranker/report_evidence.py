@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ranker.catalog import ModelCard
 from ranker.engine import catalog_records
@@ -15,7 +15,10 @@ ORIGIN_NOTE = (
     "Curated evidence is entered by hand in the catalog cards (signals and dated facts, each with its source);"
     " imported evidence comes from external data (hub model info, pairwise outcome files), counted by source;"
     " measured evidence comes from this ranker's live probes and matches."
+    " Written by: who stored the records and through what (an authenticated identity, the ranker's own"
+    " schedule, or a command on the ranker's host); not recorded for records stored before the store kept it."
 )
+UNRECORDED = "not recorded"
 HISTORY_EMPTY = "No score history yet: the ranker records every score it computes on its re-evaluation schedule."
 
 
@@ -30,6 +33,7 @@ class EvidenceOrigin:
     live: int
     submitted: int
     retracted: int
+    writers: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def imported_total(self) -> int:
@@ -40,8 +44,11 @@ class EvidenceOrigin:
 def evidence_origin(store: EvidenceStore, card: ModelCard) -> EvidenceOrigin:
     """Count a model's evidence by origin (a pairwise import counts as imported, by its source)."""
     imported: dict[str, int] = {}
+    writers: dict[str, int] = {}
     live = submitted = 0
     for r in store.records(card.id):
+        writer = f"{r.submitted_by} via {r.submitted_via}" if r.submitted_by or r.submitted_via else UNRECORDED
+        writers[writer] = writers.get(writer, 0) + 1
         if r.source_ref:
             imported[r.source_ref] = imported.get(r.source_ref, 0) + 1
         elif r.source in (Source.PROBE, Source.MATCH):
@@ -49,7 +56,9 @@ def evidence_origin(store: EvidenceStore, card: ModelCard) -> EvidenceOrigin:
         elif r.source is Source.SUBMITTED:
             submitted += 1
     retracted = len(store.records(card.id, include_retracted=True)) - len(store.records(card.id))
-    return EvidenceOrigin(card.id, card.display_name, len(catalog_records(card)), imported, live, submitted, retracted)
+    return EvidenceOrigin(
+        card.id, card.display_name, len(catalog_records(card)), imported, live, submitted, retracted, writers
+    )
 
 
 def _e(text: object) -> str:
@@ -60,18 +69,24 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def writers_text(origin: EvidenceOrigin) -> str:
+    """Who wrote a model's stored records, most records first (``-`` when none are stored)."""
+    ranked = sorted(origin.writers.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{writer}: {n}" for writer, n in ranked) or "-"
+
+
 def origins_markdown(origins: Sequence[EvidenceOrigin]) -> list[str]:
     """The curated / imported / measured table as Markdown lines."""
     out: list[str] = []
     out += ["", "## Evidence: curated and imported", "", ORIGIN_NOTE, ""]
     out += [
-        "| Model | Curated (catalog) | Imported | Measured here | Submitted | Retracted |",
-        "|---|---|---|---|---|---|",
+        "| Model | Curated (catalog) | Imported | Measured here | Submitted | Retracted | Written by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for o in origins:
         sources = ", ".join(f"{ref}: {n}" for ref, n in sorted(o.imported.items())) or "-"
         out.append(f"| `{o.model_id}` | {o.curated} | {o.imported_total} ({_md_escape(sources)}) | {o.live} |"
-                   f" {o.submitted} | {o.retracted} |")  # fmt: skip
+                   f" {o.submitted} | {o.retracted} | {_md_escape(writers_text(o))} |")  # fmt: skip
     return out
 
 
@@ -95,13 +110,13 @@ def origins_html(origins: Sequence[EvidenceOrigin]) -> str:
     rows = "".join(
         f"<tr><td><code>{_e(o.model_id)}</code></td><td>{o.curated}</td><td>{o.imported_total}"
         f"{' (' + _e(', '.join(f'{ref}: {n}' for ref, n in sorted(o.imported.items()))) + ')' if o.imported else ''}"
-        f"</td><td>{o.live}</td><td>{o.submitted}</td><td>{o.retracted}</td></tr>"
+        f"</td><td>{o.live}</td><td>{o.submitted}</td><td>{o.retracted}</td><td>{_e(writers_text(o))}</td></tr>"
         for o in origins
     )
     return (
         f'<h2>Evidence: curated and imported</h2><p class="note">{_e(ORIGIN_NOTE)}</p>'
         "<table><thead><tr><th>Model</th><th>Curated (catalog)</th><th>Imported</th><th>Measured here</th>"
-        f"<th>Submitted</th><th>Retracted</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>Submitted</th><th>Retracted</th><th>Written by</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 

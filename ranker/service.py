@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import grpc
 
+from ranker.attribution import rpc_submitter, submitted_as
 from ranker.engine import check_model_id
 from ranker.evaluation import Finished, Progress, Recorded
+from ranker.plan import EvaluationRequest
 from ranker.wire import (
     as_of_from_pb,
     card_to_pb,
@@ -24,7 +26,7 @@ from ranker.wire import (
     recorded_to_pb,
     score_to_pb,
 )
-from servicekit.auth import AccessPolicy, Role
+from servicekit.auth import AccessPolicy, Role, current_identity
 from servicekit.errors import InvalidInput, NotFound
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 
@@ -102,6 +104,11 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[mis
     ) -> AsyncIterator[ranker_pb2.EvaluateResponse]:
         """Probe the served models, streaming progress, records and a final summary."""
         domain_request = evaluation_request_from_pb(request, self._c.settings.evaluate_deadline_seconds)
+        with submitted_as(rpc_submitter(current_identity(), "Evaluate")):
+            async for event in self._evaluate(domain_request):
+                yield event
+
+    async def _evaluate(self, domain_request: EvaluationRequest) -> AsyncIterator[ranker_pb2.EvaluateResponse]:
         async for event in self._c.evaluate(domain_request):
             if isinstance(event, Progress):
                 yield progress_to_pb(event)
@@ -115,7 +122,8 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[mis
         """Validate every record, then store all of them in one transaction."""
         ranker = self._c.ranker
         records = evidence_from_pb(list(request.evidence), ranker.catalog)
-        stored = await asyncio.to_thread(ranker.store.add_many, records)
+        with submitted_as(rpc_submitter(current_identity(), "SubmitEvidence")):
+            stored = await asyncio.to_thread(ranker.store.add_many, records)
         for record in stored:
             self._c.metrics.evidence_records.labels(record.source.value).inc()
         await asyncio.to_thread(self._c.publish_scores, sorted({r.model_id for r in stored}))
@@ -126,9 +134,10 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):  # type: ignore[mis
         self._c.ranker  # UNAVAILABLE before start  # noqa: B018
         if request.model_id:
             check_model_id("model_id", request.model_id)
-        card, imported = await asyncio.to_thread(
-            self._c.add_model, request.hub_id, request.model_id, request.model_info_json
-        )
+        with submitted_as(rpc_submitter(current_identity(), "AddModel")):
+            card, imported = await asyncio.to_thread(
+                self._c.add_model, request.hub_id, request.model_id, request.model_info_json
+            )
         view = await asyncio.to_thread(self._c.ranker.view, card.id)
         return ranker_pb2.AddModelResponse(model=card_to_pb(card, view), evidence_imported=imported)
 

@@ -165,6 +165,9 @@ def evidence_to_pb(record: EvidenceRecord) -> ranker_pb2.Evidence:
         random_weights=record.random_weights,
         detail=record.detail,
         source_ref=record.source_ref,
+        submitted_by=record.submitted_by,
+        submitted_via=record.submitted_via,
+        submitted_at=timestamp(record.submitted_at) if record.submitted_at else None,
     )
 
 

@@ -258,7 +258,6 @@ def test_a_shape_outside_the_profile_is_invalid_input() -> None:
 # -- engine cache directory of the image service ---------------------------------------------------------
 def test_engine_cache_dir_setting_moves_engines_off_the_export(tmp_path: Path) -> None:
     from image_service.component import backend_options
-
     from image_service.sources import resolve
     from tests.image_service.conftest import MODELS_DIR, server_settings
 

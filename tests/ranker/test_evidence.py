@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ranker.attribution import Submitter, submitted_as
 from ranker.evidence import LATEST_VERSION, MIGRATIONS, EvidenceRecord, EvidenceStore, SchemaError, Source, migrate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_migrations_are_ordered_and_recorded(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(tmp_path / "e.sqlite3") as conn:
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY version").fetchall()
-    assert [v for v, _ in rows] == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5, 6]
+    assert [v for v, _ in rows] == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_old_database_is_upgraded_without_losing_records(tmp_path: Path) -> None:
@@ -74,6 +75,34 @@ def test_old_database_is_upgraded_without_losing_records(tmp_path: Path) -> None
         (old,) = store.records("tiny-flux")
         assert old.run_id == "" and old.probe == "generator.resolution"
         assert old.source_ref == "" and old.observation_key == ""
+        assert (old.submitted_by, old.submitted_via, old.submitted_at) == ("", "", None)
+    finally:
+        store.close()
+
+
+def test_a_version_6_store_keeps_its_records_and_new_ones_say_who_wrote_them(tmp_path: Path) -> None:
+    path = tmp_path / "v6.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, [m for m in MIGRATIONS if m.version <= 6]) == 6
+    for i in range(3):
+        conn.execute(
+            "INSERT INTO evidence (model_id, capability, probe, value, unit, passed, observed_at, source) "
+            "VALUES ('emotion-tiny', 'emotion-classification', 'quality.review', ?, 'score', 1, ?, 'submitted')",
+            (i / 10, WHEN.isoformat()),
+        )
+    conn.close()
+    store = EvidenceStore(path)
+    try:
+        assert store.version == 7
+        old = store.records("emotion-tiny")
+        assert [r.value for r in old] == [0.0, 0.1, 0.2] and all(r.submitted_by == "" for r in old)
+        with submitted_as(Submitter("token:ci-importer", "SubmitEvidence")):
+            (new,) = store.add_many([record(9)])
+        stored = store.records("emotion-tiny")[-1]
+        assert (stored.submitted_by, stored.submitted_via) == ("token:ci-importer", "SubmitEvidence")
+        assert stored.submitted_at is not None and stored.submitted_at.tzinfo is not None and stored == new
+        # Outside any scope nothing is invented.
+        assert store.add(record(10)).submitted_by == ""
     finally:
         store.close()
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ranker.attribution import Submitter, submitted_as
 from ranker.catalog import Catalog
 from ranker.engine import Ranker
 from ranker.evidence import EvidenceRecord, EvidenceStore, Source
@@ -150,14 +151,18 @@ def test_report_shows_imported_vs_curated_and_the_history_chart(catalog: Catalog
 
     snapshot = read_snapshot(Path(__file__).parent / "data" / "hub" / "black-forest-labs--FLUX.1-schnell.json")
     when = retrieved_at(snapshot)
-    store.add_many(adoption_records("flux-1-schnell", "text-to-image", snapshot, when, load_cohorts()))
+    with submitted_as(Submitter("local:operator", "ranker import-adoption")):
+        store.add_many(adoption_records("flux-1-schnell", "text-to-image", snapshot, when, load_cohorts()))
     ranker = _ranker(catalog, store)
     for day in (1, 2, 3):
         ranker.record_history(["flux-1-schnell"], computed_at=WHEN + dt.timedelta(days=day))
     data = build_report(ranker)
     md = render_markdown(data)
     row = next(line for line in md.splitlines() if line.startswith("| `flux-1-schnell`"))
-    assert row == "| `flux-1-schnell` | 3 | 4 (huggingface:black-forest-labs/FLUX.1-schnell: 4) | 0 | 0 | 0 |"
+    assert row == (
+        "| `flux-1-schnell` | 3 | 4 (huggingface:black-forest-labs/FLUX.1-schnell: 4) | 0 | 0 | 0 |"
+        " local:operator via ranker import-adoption: 4 |"
+    )
     assert "| `emotion-tiny` | " in md and "- `flux-1-schnell`: 3 scores from 2026-11-27" in md
     page = render_html(data)
     assert (

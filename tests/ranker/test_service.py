@@ -166,7 +166,7 @@ def _evidence(**fields: object) -> ranker_pb2.Evidence:
 
 
 async def test_submit_evidence_validates_and_is_all_or_nothing(start_ranker: StartRanker) -> None:
-    _, stub = await start_ranker(dead_address(), dead_address())
+    host, stub = await start_ranker(dead_address(), dead_address())
     cases = [
         ([_evidence(), _evidence(model_id="foo")], "evidence[1].model_id: unknown model 'foo'"),
         ([_evidence(value=float("nan"))], "evidence[0].value: not finite"),
@@ -191,6 +191,10 @@ async def test_submit_evidence_validates_and_is_all_or_nothing(start_ranker: Sta
     assert reply.accepted == 2
     after = (await stub.GetModel(ranker_pb2.GetModelRequest(model_id="emotion-tiny"), timeout=10)).model
     assert after.evidence_summary.submitted_count == 2
+    # Each record says who stored it and how: the caller's token identity and the RPC.
+    stored = [r for r in host.component.ranker.store.records("emotion-tiny") if r.submitted_via]  # type: ignore[attr-defined]
+    assert {(r.submitted_by, r.submitted_via) for r in stored} == {("token:ranker-tests", "SubmitEvidence")}
+    assert len(stored) == 2 and all(r.submitted_at is not None for r in stored)
     new = (await stub.GetScore(ranker_pb2.GetScoreRequest(model_id="emotion-tiny"), timeout=10)).score.score
     assert new > old
 

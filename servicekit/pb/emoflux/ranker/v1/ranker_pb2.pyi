@@ -258,7 +258,7 @@ class LeaderboardResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[LeaderboardEntry, _Mapping]]] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("model_id", "capability", "probe", "value", "unit", "passed", "observed_at", "source", "service_version", "random_weights", "detail", "source_ref")
+    __slots__ = ("model_id", "capability", "probe", "value", "unit", "passed", "observed_at", "source", "service_version", "random_weights", "detail", "source_ref", "submitted_by", "submitted_via", "submitted_at")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     PROBE_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +271,9 @@ class Evidence(_message.Message):
     RANDOM_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_BY_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_VIA_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_AT_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     capability: str
     probe: str
@@ -283,7 +286,10 @@ class Evidence(_message.Message):
     random_weights: bool
     detail: str
     source_ref: str
-    def __init__(self, model_id: _Optional[str] = ..., capability: _Optional[str] = ..., probe: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., passed: _Optional[bool] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[EvidenceSource, str]] = ..., service_version: _Optional[str] = ..., random_weights: _Optional[bool] = ..., detail: _Optional[str] = ..., source_ref: _Optional[str] = ...) -> None: ...
+    submitted_by: str
+    submitted_via: str
+    submitted_at: _timestamp_pb2.Timestamp
+    def __init__(self, model_id: _Optional[str] = ..., capability: _Optional[str] = ..., probe: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., passed: _Optional[bool] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[EvidenceSource, str]] = ..., service_version: _Optional[str] = ..., random_weights: _Optional[bool] = ..., detail: _Optional[str] = ..., source_ref: _Optional[str] = ..., submitted_by: _Optional[str] = ..., submitted_via: _Optional[str] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("model_ids", "probes", "include_match", "deadline")

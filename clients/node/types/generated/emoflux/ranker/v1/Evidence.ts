@@ -60,6 +60,22 @@ export interface Evidence {
    * records can be retracted together. RetractSource takes this value.
    */
   'source_ref'?: (string);
+  /**
+   * Output only (ignored in SubmitEvidence): who stored the record, e.g.
+   * "token:ci-importer", "certificate:ingest-bot", "local:alice" (a ranker
+   * command on its host), "ranker" (its schedule); empty for records stored
+   * before the store kept it.
+   */
+  'submitted_by'?: (string);
+  /**
+   * Output only: how it was stored, e.g. "SubmitEvidence", "Evaluate",
+   * "AddModel", "ranker import-pairwise", "schedule".
+   */
+  'submitted_via'?: (string);
+  /**
+   * Output only: when the ranker stored it.
+   */
+  'submitted_at'?: (_google_protobuf_Timestamp | null);
 }
 
 /**
@@ -119,4 +135,20 @@ export interface Evidence__Output {
    * records can be retracted together. RetractSource takes this value.
    */
   'source_ref': (string);
+  /**
+   * Output only (ignored in SubmitEvidence): who stored the record, e.g.
+   * "token:ci-importer", "certificate:ingest-bot", "local:alice" (a ranker
+   * command on its host), "ranker" (its schedule); empty for records stored
+   * before the store kept it.
+   */
+  'submitted_by': (string);
+  /**
+   * Output only: how it was stored, e.g. "SubmitEvidence", "Evaluate",
+   * "AddModel", "ranker import-pairwise", "schedule".
+   */
+  'submitted_via': (string);
+  /**
+   * Output only: when the ranker stored it.
+   */
+  'submitted_at': (_google_protobuf_Timestamp__Output | null);
 }
