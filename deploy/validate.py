@@ -534,6 +534,35 @@ def gpu_engine_caches(compose: dict[str, Any], gpu_resources: list[Resource], do
     _expect(problems)
 
 
+TOKENS_ENV = {"ranker": "RANKER_AUTH_TOKENS_FILE", "gateway": "GATEWAY_AUTH_TOKENS_FILE"}
+
+
+def tokens_from_secrets(compose: dict[str, Any], resources: list[Resource]) -> None:
+    """The ranker and the gateway read their bearer-token grants from a mounted secret, never the image."""
+    problems: list[str] = []
+    services = compose.get("services", {})
+    for name, variable in TOKENS_ENV.items():
+        service = services.get(name, {})
+        path = _env(service).get(variable)
+        secrets = [s if isinstance(s, str) else s.get("target", s.get("source")) for s in service.get("secrets", [])]
+        mounts = [f"/run/secrets/{secret}" for secret in secrets if secret]
+        if not path or not _under(path, mounts):
+            problems.append(f"compose services.{name}: {variable}={path!r} is not a mounted secret {mounts}")
+        container = _deployment_container(resources, name)
+        if container is None:
+            problems.append(f"k8s: no Deployment {name}")
+            continue
+        path = next((e.get("value") for e in container.get("env", []) if e["name"] == variable), None)
+        deployment = next(r for r in resources if r["kind"] == "Deployment" and r["metadata"]["name"] == name)
+        secret_volumes = {
+            v["name"] for v in deployment["spec"]["template"]["spec"].get("volumes", []) if "secret" in v
+        }
+        mounts = [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in secret_volumes]
+        if not path or not _under(path, mounts):
+            problems.append(f"k8s Deployment/{name}: {variable}={path!r} is not under a secret volume {mounts}")
+    _expect(problems)
+
+
 def _dangling_python_references(text: str) -> list[str]:
     """Modules run with ``python -m`` and names imported in ``python -c`` that this checkout lacks."""
     problems: list[str] = []
@@ -667,6 +696,10 @@ def main(argv: list[str] | None = None) -> int:
             report.run(
                 f"k8s {overlay}: gateway probes agree with compose",
                 functools.partial(gateway_probes_agree, compose, resources),
+            )
+            report.run(
+                f"auth {overlay}: token grants from mounted secrets (compose, k8s)",
+                functools.partial(tokens_from_secrets, compose, resources),
             )
             if gpu:
                 report.run(
