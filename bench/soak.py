@@ -852,11 +852,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-gateway", action="store_true", help="leave the HTTP gateway out")
     parser.add_argument("--out", type=Path, default=RESULTS / "soak.json", help="results JSON")
     parser.add_argument("--work", type=Path, default=None, help="logs and evidence store (default: a temp dir)")
+    parser.add_argument("--print", type=Path, default=None, help="print the tables of a results JSON and exit")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.print is not None:  # the tables of an earlier run, e.g. for docs/operations.md
+        earlier = json.loads(args.print.read_text())
+        print_table(earlier)
+        return 0 if earlier["passed"] else 1
     with contextlib.ExitStack() as stack:
         work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
         work.mkdir(parents=True, exist_ok=True)
