@@ -41,7 +41,7 @@ from tests.faults import fuzzing, hostile
 from tests.faults.conftest import HARDENED_EMOTION, FuzzStack
 from tests.faults.stack import start_gateway, write_tokens
 
-CALL_DEADLINE = 20.0
+CALL_DEADLINE = fuzzing.CALL_DEADLINE
 CLIENT_ERRORS = {"INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED"}
 # A known variant that is not loaded is FAILED_PRECONDITION (documented in image.proto).
 GENERATE_ERRORS = CLIENT_ERRORS | {"FAILED_PRECONDITION"}
