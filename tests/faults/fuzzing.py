@@ -328,7 +328,8 @@ def gateway_targets(where: Addresses) -> list[Target]:
             return [f"no answer ({error.__class__.__name__})"]
         finally:
             connection.close()
-        if status == 503 and not where.image_upstream_live and "/flux" in case.path:
+        # Without image_service, its routes and the gateway's /health (all upstreams SERVING) answer 503.
+        if status == 503 and not where.image_upstream_live and ("/flux" in case.path or case.path == "/health"):
             return ["503 (image_service not started)"]
         return ["OK" if status < 300 else str(status)]
 

@@ -525,7 +525,7 @@ def http_cases(read_token: str, write_token: str) -> st.SearchStrategy[HttpCase]
         tokens,
         st.just("application/json"),
         accept,
-        st.builds(cls_json, image_bytes(), cls_params, st.just(True)),
+        st.builds(cls_json, image_bytes(), cls_params, st.booleans()),
     )
     generate = st.builds(
         build,
