@@ -341,3 +341,20 @@ def budgets(targets: Sequence[Target], total: int, minimum: int = 20) -> dict[st
     """Split ``total`` examples across ``targets`` by weight (each at least ``minimum``)."""
     weight = sum(t.weight for t in targets)
     return {t.name: max(minimum, round(total * t.weight / weight)) for t in targets}
+
+
+def markdown_table(outcomes: dict[str, dict[str, int]]) -> str:
+    """The per-target table of a fuzz run (``outcomes`` of bench/results/fuzz.json) for docs/operations.md.
+
+    Raw-bytes targets are summed per service; ``item`` outcomes are answers inside streams.
+    """
+    rows: dict[str, Counter[str]] = {}
+    for name, seen in outcomes.items():
+        key = f"raw bytes, every {name.split(' ')[2].split('.')[0]} method" if name.startswith("raw bytes ") else name
+        rows.setdefault(key, Counter()).update(seen)
+    lines = ["| target | calls | OK | other outcomes |", "|---|---|---|---|"]
+    for key, seen in rows.items():
+        calls = sum(n for outcome, n in seen.items() if not outcome.startswith("item "))
+        other = ", ".join(f"{o} {n}" for o, n in seen.most_common() if o != "OK") or "-"
+        lines.append(f"| {key} | {calls} | {seen['OK']} | {other} |")
+    return "\n".join(lines)

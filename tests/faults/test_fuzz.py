@@ -226,4 +226,5 @@ def test_fuzz_every_rpc_long(tmp_path: Path) -> None:
         + "\n"
     )
     print(f"\n{cases} cases over {len(targets)} targets in {seconds:.0f} s; wrote {FUZZ_RESULTS}")
+    print(fuzzing.markdown_table(outcomes))
     assert cases >= min(10_000, LONG_CASES * 9 // 10)
