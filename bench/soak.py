@@ -19,12 +19,14 @@ threads; and (from each /metrics) queue depths, RPCs in flight and RPCs handled 
 Pass rule (all must hold):
 
 * RSS: the least-squares slope of each process's RSS over the second half of the run is below
-  ``--rss-slope-mb-per-min`` (the first half is warm-up: arenas, executor threads and caches fill).
+  ``--rss-slope-mb-per-min`` (default 2 MiB/min; the first half is warm-up: arenas, executor threads
+  and caches fill there).
 * File descriptors and threads: the most seen in the second half, and the level after the load stops,
   are at most the most seen in the first half plus a small slack (``FD_SLACK``, ``THREAD_SLACK``).
 * Queues drain: every batcher's queue depth and every in-flight gauge is 0 once the load has stopped.
 * No INTERNAL or UNKNOWN anywhere (client side or in any service's ``grpc_server_handled_total``), no
-  HTTP 500 from the gateway, every process alive and SERVING at the end.
+  HTTP 500 from the gateway, every process alive and SERVING at the end and exiting 0 on SIGTERM (the
+  restarted replica too), and no client still waiting on a call 3 minutes after the load stopped.
 * Nothing accepted is lost: every OK Classify has one result per image sent, every OK Generate the
   images asked for, every gateway 200 a label list or image bytes, every completed ClassifyStream one
   answer per item, and every SubmitEvidence the ranker acknowledged is in its SQLite store after the
@@ -547,6 +549,7 @@ class Soak:
     events: list[dict[str, Any]] = field(default_factory=list)
     started_at: float = 0.0
     restart_exit_code: int | None = None
+    hung: int = 0  # load loops that did not stop within 3 minutes of the end of the load
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started_at
@@ -693,10 +696,14 @@ class Soak:
             await schedule()
             load_stop.set()
             self.event("load stops")
-            done, _ = await asyncio.wait(workers, timeout=180)
+            # Every call has a deadline, so a loop still running 3 minutes after the stop is a hang.
+            done, pending = await asyncio.wait(workers, timeout=180)
             for task in done:
                 if task.exception() is not None:
                     raise RuntimeError(f"a load loop failed: {task.exception()!r}") from task.exception()
+            self.hung = len(pending)
+            for task in pending:
+                task.cancel()
             phase["name"] = "quiet"
             await asyncio.sleep(max(2 * self.sample_seconds, 10))
             sampler_stop.set()
@@ -783,6 +790,8 @@ class Soak:
             problems.append(f"clients saw INTERNAL/UNKNOWN/HTTP 500: {client_faults}")
         if tally.lost:
             problems.append(f"lost: {tally.lost[:5]}")
+        if self.hung:
+            problems.append(f"{self.hung} load loop(s) still waiting on a call 3 minutes after the load stopped")
         if self.restart_exit_code != 0:
             problems.append(f"the replica's SIGTERM exit code was {self.restart_exit_code}")
         ok_calls = sum(c.get("OK", 0) + c.get("HTTP 200", 0) for op, c in tally.codes.items() if op != "lost")
