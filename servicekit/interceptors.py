@@ -105,12 +105,26 @@ def wrap_handler(
         return request
 
     if handler.response_streaming:
-        inner_stream: Callable[..., AsyncIterator[Any]] = handler.unary_stream or handler.stream_stream
+        inner_stream: Callable[..., Any] = handler.unary_stream or handler.stream_stream
 
-        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
+            # A coroutine that writes, not an async generator that yields. When the client leaves, gRPC cancels
+            # this task, so every scope and the servicer's own generator close here, in the call's task and
+            # context, while the call is alive. An abandoned async generator would instead be closed later by
+            # the event loop's finaliser, in another context, after gRPC freed the call (peer() then segfaults
+            # and resetting a context variable raises).
             async with scope(method, context):
-                async for item in inner_stream(checked(request), context):
-                    yield item
+                responses = inner_stream(checked(request), context)
+                if not hasattr(responses, "__aiter__"):  # an inner wrapper of this kind: it writes itself
+                    await responses
+                    return
+                try:
+                    async for item in responses:
+                        await context.write(item)
+                finally:
+                    aclose = getattr(responses, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
 
         factory = grpc.stream_stream_rpc_method_handler if streaming_requests else grpc.unary_stream_rpc_method_handler
         return factory(streaming, request_deserializer=deserializer, response_serializer=handler.response_serializer)
@@ -166,6 +180,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             token = _request_id.set(request_id)
             trailer = ((REQUEST_ID_HEADER, request_id),)
             context.set_trailing_metadata(trailer)
+            peer = context.peer()  # read while the call is surely alive (on a freed call it dereferences null)
             started = time.monotonic()
             code = grpc.StatusCode.OK
             message = ""
@@ -193,7 +208,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                         code.name,
                         (time.monotonic() - started) * 1000,
                         request_id,
-                        context.peer(),
+                        peer,
                         f" error={message!r}" if message else "",
                     )
                 _request_id.reset(token)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from hypothesis import strategies as st
@@ -221,3 +222,320 @@ def generate_requests() -> st.SearchStrategy[image_pb2.GenerateRequest]:
         }
     )
     return st.one_of(valid, hostile)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every other public RPC: streams, KServe v2, the ranker, raw bytes, the HTTP gateway.
+
+SHORT_TEXT = st.one_of(st.sampled_from(("", " ", "emotion", "1", "\x00", "../x", "é" * 3)), st.text(max_size=40))
+INT64_EDGES = (-(2**63), -1, 0, 1, 2, 3, 64, 65, 2**31, 2**63 - 1)
+
+
+def classify_stream_items(max_images: int) -> st.SearchStrategy[list[emotion_pb2.ClassifyStreamRequest]]:
+    """1 to 4 stream items: request ids short, long (over the 128-byte limit) or repeated; any request."""
+    ids = st.one_of(st.sampled_from(("", "a", "a")), st.text(max_size=8), st.text(min_size=129, max_size=140))
+    item = st.builds(
+        lambda request_id, request: emotion_pb2.ClassifyStreamRequest(request_id=request_id, request=request),
+        ids,
+        classify_requests(max_images),
+    )
+    return st.lists(item, min_size=1, max_size=4)
+
+
+def _parameters(target: Any, drawn: list[tuple[str, str, Any]]) -> None:
+    for key, kind, value in drawn:
+        param = target[key]
+        setattr(param, kind, value)
+
+
+def infer_parameters() -> st.SearchStrategy[list[tuple[str, str, Any]]]:
+    """KServe request parameters: ``precision`` of every type and value, and unknown keys."""
+    value = st.one_of(
+        st.tuples(st.just("string_param"), precisions()),
+        st.tuples(st.just("bool_param"), st.booleans()),
+        st.tuples(st.just("int64_param"), st.sampled_from(INT64_EDGES)),
+        st.tuples(st.just("double_param"), st.floats(allow_nan=True)),
+    )
+    key = st.sampled_from(("precision", "precision", "sequence_id", "priority", "timeout", "binary_data_size"))
+    return st.lists(st.builds(lambda k, kv: (k, kv[0], kv[1]), key, value), max_size=2)
+
+
+def model_infer_requests(input_shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+    """ModelInferRequest: half valid (FP32 raw or typed contents, batch 1-3, the right shape), half anything.
+
+    Hostile ones: wrong model names and versions, datatypes, shapes (negative, zero, huge, wrong rank), raw
+    bytes that disagree with the shape, both raw and typed contents, several inputs, unknown outputs.
+    """
+    from servicekit.pb.inference import grpc_service_pb2 as kpb
+
+    elements = 1
+    for dim in input_shape:
+        elements *= dim
+
+    def valid(batch: int, raw: bool, seed: int, params: list[tuple[str, str, Any]], output: bool) -> Any:
+        request = kpb.ModelInferRequest(model_name="emotion", id=str(seed))
+        pixels = np.random.default_rng(seed).standard_normal(batch * elements).astype("<f4")
+        tensor = request.inputs.add(name="pixel_values", datatype="FP32", shape=[batch, *input_shape])
+        if raw:
+            request.raw_input_contents.append(pixels.tobytes())
+        else:
+            tensor.contents.fp32_contents.extend(pixels.tolist())
+        if output:
+            request.outputs.add(name="probabilities")
+        _parameters(request.parameters, params)
+        return request
+
+    def tensor(name: str, datatype: str, shape: list[int], fp32: list[float], typed: bool) -> Any:
+        t = kpb.ModelInferRequest.InferInputTensor(name=name, datatype=datatype, shape=shape)
+        if typed:
+            t.contents.fp32_contents.extend(fp32)
+        return t
+
+    tensors = st.builds(
+        tensor,
+        st.sampled_from(("pixel_values", "pixel_values", "input", "")),
+        st.sampled_from(("FP32", "FP32", "FP16", "INT8", "BYTES", "UINT8", "fp32", "")),
+        st.one_of(
+            st.just([1, *input_shape]),
+            st.lists(st.sampled_from(INT64_EDGES), max_size=5),
+            st.lists(st.integers(-2, 70), max_size=5),
+        ),
+        st.lists(st.floats(width=32), max_size=8),
+        st.booleans(),
+    )
+
+    def hostile_request(
+        name: str, version: str, inputs: list[Any], raws: list[bytes], outputs: list[str], params: list[Any]
+    ) -> Any:
+        request = kpb.ModelInferRequest(model_name=name, model_version=version, inputs=inputs)
+        request.raw_input_contents.extend(raws)
+        for output in outputs:
+            request.outputs.add(name=output)
+        _parameters(request.parameters, params)
+        return request
+
+    raw_sizes = st.one_of(st.sampled_from((0, 3, 4 * elements, 4 * elements - 1, 8 * elements)), st.integers(0, 300))
+    hostile = st.builds(
+        hostile_request,
+        st.sampled_from(("emotion", "emotion", "", "other", "emotion\x00")),
+        st.sampled_from(("", "1", "2", "-1", "latest")),
+        st.lists(tensors, max_size=3),
+        st.lists(raw_sizes.map(lambda n: b"\x00\x00\x80\x3f" * (n // 4) + b"\x01" * (n % 4)), max_size=3),
+        st.lists(st.sampled_from(("probabilities", "logits", "")), max_size=2),
+        infer_parameters(),
+    )
+    valids = st.builds(
+        valid, st.integers(1, 3), st.booleans(), st.integers(0, 2**16), infer_parameters(), st.booleans()
+    )
+    return st.one_of(valids, hostile)
+
+
+def model_name_requests(message: Any) -> st.SearchStrategy[Any]:
+    """A KServe metadata-style request (``name``, ``version``) with the served name or anything."""
+    return st.builds(
+        message, name=st.one_of(st.just("emotion"), SHORT_TEXT), version=st.sampled_from(("", "1", "2", "x"))
+    )
+
+
+def generate_stream_requests() -> st.SearchStrategy[image_pb2.GenerateStreamRequest]:
+    """GenerateStreamRequest: any GenerateRequest, previews on or off, any preview size."""
+    return st.builds(
+        image_pb2.GenerateStreamRequest,
+        request=generate_requests(),
+        previews=st.booleans(),
+        preview_size=st.one_of(st.sampled_from((0, 16, 128, 512, 513)), uint32s()),
+    )
+
+
+CATALOG_IDS = ("emotion-tiny", "tiny-flux", "flux-1-dev", "facial-emotions-image-detection")
+
+
+def model_ids() -> st.SearchStrategy[str]:
+    """Catalog ids, near misses and anything."""
+    return st.one_of(st.sampled_from(CATALOG_IDS), st.sampled_from(("", "EMOTION-TINY", "emotion-tiny ")), SHORT_TEXT)
+
+
+def evidence_records() -> st.SearchStrategy[Any]:
+    """Evidence with every field in range or not: non-finite values, huge details, odd timestamps and sources."""
+    from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
+
+    def build(
+        model_id: str, capability: str, probe: str, value: float, unit: str, passed: bool,
+        seconds: int | None, nanos: int, source: int, detail: str, random_weights: bool,
+    ) -> Any:  # fmt: skip
+        record = ranker_pb2.Evidence(
+            model_id=model_id, capability=capability, probe=probe, value=value, unit=unit, passed=passed,
+            source=cast(Any, source), detail=detail, random_weights=random_weights,
+        )  # fmt: skip
+        if seconds is not None:
+            record.observed_at.seconds = seconds
+            record.observed_at.nanos = nanos
+        return record
+
+    return st.builds(
+        build,
+        model_ids(),
+        st.one_of(st.sampled_from(("emotion-classification", "text-to-image", "")), SHORT_TEXT),
+        st.one_of(st.sampled_from(("fuzz.probe", "")), st.text(max_size=300)),
+        st.one_of(st.floats(-1e3, 1e3), st.floats()),
+        st.sampled_from(("fraction", "seconds", "", "x" * 200)),
+        st.booleans(),
+        st.one_of(st.none(), st.sampled_from((0, -1, 1_700_000_000, 253402300799, 253402300800, -62135596801))),
+        st.sampled_from((0, 999_999_999, 1_000_000_000, -1)),
+        st.one_of(st.integers(0, 5), st.integers(-(2**31), 2**31 - 1)),
+        st.one_of(st.just(""), st.text(max_size=64), st.just("d" * 4097)),
+        st.booleans(),
+    )
+
+
+def submit_requests() -> st.SearchStrategy[Any]:
+    """SubmitEvidenceRequest: 1 to 4 valid records, 0 to 4 drawn records, or 1001 copies of one (over 1000)."""
+    from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
+
+    valid = st.builds(
+        ranker_pb2.Evidence,
+        model_id=st.sampled_from(CATALOG_IDS[:2]),
+        capability=st.just("emotion-classification"),
+        probe=st.sampled_from(("fuzz.review", "quality.review")),
+        value=st.floats(0, 1),
+        unit=st.just("fraction"),
+        passed=st.booleans(),
+        detail=st.text(max_size=64),
+    )
+    accepted = st.lists(valid, min_size=1, max_size=4)
+    few = st.lists(st.one_of(valid, evidence_records()), max_size=4)
+    many = evidence_records().map(lambda r: [r] * 1001)
+    return st.builds(ranker_pb2.SubmitEvidenceRequest, evidence=st.one_of(accepted, few, few, many))
+
+
+def evaluate_requests() -> st.SearchStrategy[Any]:
+    """EvaluateRequest naming models and probes or not, with deadlines in and out of range (no matches)."""
+    from google.protobuf.duration_pb2 import Duration
+
+    from servicekit.pb.emoflux.ranker.v1 import ranker_pb2
+
+    deadlines = st.one_of(
+        st.none(),
+        st.builds(Duration, seconds=st.sampled_from((-5, 0, 1, 2)), nanos=st.sampled_from((0, 1, 500_000_000, -1))),
+        st.builds(Duration, seconds=st.sampled_from((10**9, 315_576_000_001)), nanos=st.just(0)),
+    )
+
+    def build(ids: list[str], probes: list[str], deadline: Any) -> Any:
+        request = ranker_pb2.EvaluateRequest(model_ids=ids, probes=probes)
+        if deadline is not None:
+            request.deadline.CopyFrom(deadline)
+        return request
+
+    probes = st.lists(st.one_of(st.sampled_from(("latency", "health", "")), SHORT_TEXT), max_size=2)
+    return st.builds(build, st.lists(model_ids(), min_size=1, max_size=2), probes, deadlines)
+
+
+def raw_messages() -> st.SearchStrategy[bytes]:
+    """Bytes sent as a serialized request: garbage, truncated varints, wrong wire types, valid empty."""
+    tricky = st.sampled_from(
+        (b"", b"\x0a", b"\x0a\xff\xff\xff\xff\x0f", b"\x08\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", b"\x0b", b"\xff")
+    )
+    return st.one_of(tricky, st.binary(max_size=256))
+
+
+@dataclass(frozen=True)
+class HttpCase:
+    """One HTTP request to the gateway."""
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"HttpCase({self.method} {self.path!r} headers={self.headers} body[{len(self.body)}]={self.body[:60]!r})"
+
+
+def http_cases(read_token: str, write_token: str) -> st.SearchStrategy[HttpCase]:
+    """Gateway requests: every route and method, tokens present, wrong, missing, any body and content type."""
+    import base64
+    import json
+
+    auth = st.sampled_from(
+        (f"Bearer {write_token}", f"Bearer {read_token}", None, f"Bearer {write_token}", "Bearer nope", "Basic x", "")
+    )
+    content_type = st.sampled_from((None, "application/json", "image/png", "text/plain", "application/json; x=1"))
+    accept = st.sampled_from((None, "image/png", "image/jpeg", "application/json", "*/*", "text/html"))
+    numbers = st.one_of(
+        st.integers(-2, 600), st.sampled_from((2**32, -(2**63), 1e308)), st.floats(), st.text(max_size=4)
+    )
+    t2i_params = st.dictionaries(
+        st.sampled_from(
+            ("height", "width", "num_inference_steps", "guidance_scale", "seed", "negative_prompt", "bogus")
+        ),
+        st.one_of(numbers, st.sampled_from((64, 128)), st.none()),
+        max_size=4,
+    )
+    cls_params = st.dictionaries(
+        st.sampled_from(("top_k", "function_to_apply", "threshold")), st.one_of(numbers, SHORT_TEXT), max_size=2
+    )
+
+    def t2i(prompt: Any, params: dict[str, Any], keep_small: bool) -> bytes:
+        if keep_small:
+            params = {**params, "height": 64, "width": 64, "num_inference_steps": 2}
+        return json.dumps({"inputs": prompt, "parameters": params}).encode()
+
+    def cls_json(data: bytes, params: dict[str, Any], encode: bool) -> bytes:
+        inputs = base64.b64encode(data).decode() if encode else data.decode("latin-1")
+        return json.dumps({"inputs": inputs, "parameters": params}).encode()
+
+    bodies = st.one_of(
+        image_bytes(),
+        st.builds(t2i, st.one_of(st.just("a happy face"), SHORT_TEXT, st.integers()), t2i_params, st.booleans()),
+        st.builds(cls_json, image_bytes(), cls_params, st.booleans()),
+        st.sampled_from((b"", b"{", b"null", b"[]", b'{"inputs": null}', b'{"inputs": NaN}')),
+        st.binary(max_size=300),
+    )
+    paths = st.one_of(
+        st.sampled_from(
+            ("/models/emotion", "/models/flux", "/models/flux/tiny-flux", "/models/flux/none", "/models/nope",
+             "/models/", "/health", "/metrics", "/", "/models/emotion/../flux", "/models/%00")
+        ),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz/._-%0123456789", max_size=30).map(lambda p: "/models/" + p),
+    )  # fmt: skip
+
+    def build(method: str, path: str, a: str | None, c: str | None, acc: str | None, body: bytes) -> HttpCase:
+        headers = tuple(
+            (k, v) for k, v in (("Authorization", a), ("Content-Type", c), ("Accept", acc)) if v is not None
+        )
+        return HttpCase(method, path, headers, body if method in ("POST", "PUT") else b"")
+
+    methods = st.sampled_from(("POST", "POST", "POST", "GET", "PUT", "DELETE"))
+    anything = st.builds(build, methods, paths, auth, content_type, accept, bodies)
+    # Well-formed calls with a token that may carry the role, so that the routes' own parsing is reached.
+    tokens = st.sampled_from((f"Bearer {write_token}", f"Bearer {read_token}"))
+    classify = st.builds(
+        build,
+        st.just("POST"),
+        st.just("/models/emotion"),
+        tokens,
+        st.sampled_from((None, "image/png", "application/octet-stream")),
+        accept,
+        image_bytes(),
+    )
+    classify_with_params = st.builds(
+        build,
+        st.just("POST"),
+        st.just("/models/emotion"),
+        tokens,
+        st.just("application/json"),
+        accept,
+        st.builds(cls_json, image_bytes(), cls_params, st.booleans()),
+    )
+    generate = st.builds(
+        build,
+        st.just("POST"),
+        st.sampled_from(("/models/flux", "/models/flux/tiny-flux", "/models/flux/nope")),
+        tokens,
+        st.just("application/json"),
+        accept,
+        st.builds(t2i, st.one_of(st.just("a happy face"), SHORT_TEXT), t2i_params, st.just(True)),
+    )
+    info_paths = st.sampled_from(("/models/emotion", "/models/flux", "/health"))
+    info = st.builds(build, st.just("GET"), info_paths, tokens, st.none(), st.none(), st.just(b""))
+    return st.one_of(classify, classify_with_params, generate, info, anything, anything)

@@ -1,16 +1,21 @@
-"""Fuzzing the native APIs with hypothesis, for a fixed budget: no crash, no hang, still SERVING after.
+"""Fuzzing every public RPC and gateway route with hypothesis: no crash, no hang, still SERVING after.
 
 Every call has a deadline (a hang fails the example as DEADLINE_EXCEEDED) and may only end OK or with a
-documented client error; INTERNAL, UNKNOWN, UNAVAILABLE (a crash) or DEADLINE_EXCEEDED fail the run.
-The budget is ``max_examples`` per test plus a wall-clock ``timeout``. The default run is short and
-derandomized (the same examples every time); the ``slow`` runs draw ten times more, fresh each run.
+documented client error; INTERNAL, UNKNOWN, UNAVAILABLE (a crash), DEADLINE_EXCEEDED or an HTTP 500 fail
+the run. Every run is derandomized: the cases follow from the strategies in :mod:`tests.faults.hostile`
+and the budget, so a failure is reproduced by running the test again. The default run is short; the
+``slow`` run sends 10,000+ cases across every target (:mod:`tests.faults.fuzzing`) and writes the counts
+per RPC and status to ``bench/results/fuzz.json``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +25,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
-from servicekit.pb.emoflux.image.v1 import image_pb2_grpc
-from tests.e2e.procs import EMOTION_HEALTH, IMAGE_HEALTH, ServiceProcess, assert_healthy, launched
-from tests.faults import hostile
+from servicekit.pb.inference import grpc_service_pb2 as kpb
+from servicekit.pb.inference import grpc_service_pb2_grpc as kpb_grpc
+from tests.e2e.procs import (
+    EMOTION_HEALTH,
+    IMAGE_HEALTH,
+    RANKER_HEALTH,
+    REPO,
+    ServiceProcess,
+    assert_healthy,
+    dead_address,
+    launched,
+)  # fmt: skip
+from tests.faults import fuzzing, hostile
+from tests.faults.conftest import HARDENED_EMOTION, FuzzStack
+from tests.faults.stack import start_gateway, write_tokens
 
-CALL_DEADLINE = 20.0
+CALL_DEADLINE = fuzzing.CALL_DEADLINE
 CLIENT_ERRORS = {"INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED"}
 # A known variant that is not loaded is FAILED_PRECONDITION (documented in image.proto).
 GENERATE_ERRORS = CLIENT_ERRORS | {"FAILED_PRECONDITION"}
@@ -93,40 +110,6 @@ def test_fuzz_image_bytes(hardened_emotion: ServiceProcess) -> None:
     assert_healthy(hardened_emotion, EMOTION_HEALTH)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_fuzz_classify_long(hardened_emotion: ServiceProcess) -> None:
-    call = classify_call(hardened_emotion)
-    for what, strategy in (
-        ("ClassifyRequest (long)", hostile.classify_requests(MAX_IMAGES)),
-        ("image bytes (long)", hostile.image_classify_requests()),
-    ):
-        seen = fuzz(call, strategy, examples=1500, fixed=False, allowed=CLIENT_ERRORS)
-        report(what, seen)
-    assert_healthy(hardened_emotion, EMOTION_HEALTH)
-
-
-@pytest.fixture(scope="module")
-def image_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """image_service (embedded tiny-flux) with a 1 MiB message limit."""
-    log_dir: Path = tmp_path_factory.mktemp("image-fuzz")
-    with launched(log_dir) as launcher:
-        process = launcher.image("image-fuzz", ["--max-message-bytes", str(1024 * 1024)])
-        asyncio.run(launcher.serving(process, timeout=300))
-        yield process
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_fuzz_generate_requests(image_process: ServiceProcess) -> None:
-    channel = grpc.insecure_channel(image_process.address)
-    generate = image_pb2_grpc.ImageServiceStub(channel).Generate
-    seen = fuzz(generate, hostile.generate_requests(), examples=300, fixed=False, allowed=GENERATE_ERRORS)
-    report("GenerateRequest", seen)
-    assert seen["OK"] > 0 and seen["INVALID_ARGUMENT"] > 0
-    assert_healthy(image_process, IMAGE_HEALTH)
-
-
 def test_seed_images_are_valid_where_the_service_says_so(hardened_emotion: ServiceProcess) -> None:
     """The unmutated seeds: every documented format classifies; TIFF (not documented) is refused."""
     call = classify_call(hardened_emotion)
@@ -138,3 +121,110 @@ def test_seed_images_are_valid_where_the_service_says_so(hardened_emotion: Servi
             assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         else:
             assert len(call(request, timeout=CALL_DEADLINE).results) == 1
+
+
+SHORT_EXAMPLES = 5  # per unit of target weight in the default run (the classify tests above go deeper)
+LONG_CASES = int(os.environ.get("EMOFLUX_FUZZ_CASES", "11000"))  # budget; the calls made are reported
+FUZZ_RESULTS = Path(os.environ.get("EMOFLUX_FUZZ_RESULTS", str(REPO / "bench" / "results" / "fuzz.json")))
+
+
+def _input_shape(address: str) -> tuple[int, ...]:
+    with grpc.insecure_channel(address) as channel:
+        meta = kpb_grpc.GRPCInferenceServiceStub(channel).ModelMetadata(
+            kpb.ModelMetadataRequest(name="emotion"), timeout=10
+        )
+    return tuple(int(d) for d in meta.inputs[0].shape[1:])
+
+
+def _run_all(targets: list[fuzzing.Target], budget: dict[str, int]) -> dict[str, Counter[str]]:
+    results = {}
+    for target in targets:
+        started = time.monotonic()
+        results[target.name] = fuzzing.run_target(target, budget[target.name])
+        report(f"{target.name} ({time.monotonic() - started:.0f} s)", results[target.name])
+    return results
+
+
+@pytest.mark.timeout(600)
+def test_fuzz_every_rpc_short(fuzz_stack: FuzzStack) -> None:
+    """A few cases on every emotion, KServe and ranker RPC and every gateway route (image_service: slow run)."""
+    where = fuzzing.Addresses(
+        emotion=fuzz_stack.emotion.address,
+        ranker=fuzz_stack.ranker.address,
+        gateway_port=fuzz_stack.gateway.port,
+        read_token=fuzz_stack.tokens.read,
+        write_token=fuzz_stack.tokens.write,
+        image_upstream_live=False,
+    )
+    try:
+        targets = fuzzing.emotion_targets(where, MAX_IMAGES, _input_shape(where.emotion))
+        targets += fuzzing.ranker_targets(where) + fuzzing.gateway_targets(where)
+        results = _run_all(targets, {t.name: SHORT_EXAMPLES * t.weight for t in targets})
+    finally:
+        where.close()
+    assert sum(results["ranker.SubmitEvidence"].values()) >= SHORT_EXAMPLES
+    for process, health in ((fuzz_stack.emotion, EMOTION_HEALTH), (fuzz_stack.ranker, RANKER_HEALTH)):
+        assert_healthy(process, health)
+    assert fuzz_stack.gateway.alive and "unhandled error" not in fuzz_stack.gateway.log_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_fuzz_every_rpc_long(tmp_path: Path) -> None:
+    """10,000+ derandomized cases across every target of every service; counts to bench/results/fuzz.json."""
+    tokens = write_tokens(tmp_path)
+    with launched(tmp_path / "logs") as launcher:
+        emotion = launcher.emotion("emotion-fuzz", HARDENED_EMOTION)
+        image = launcher.image("image-fuzz", ["--max-message-bytes", str(1024 * 1024)])
+        auth = ["--auth-tokens-file", str(tokens.path)]
+        # Dead upstreams: Evaluate is fuzzed for its request handling, not for the probes' work.
+        ranker = launcher.ranker(tmp_path / "evidence.sqlite3", dead_address(), dead_address(), extra=auth)
+        asyncio.run(launcher.serving(emotion, image, ranker, timeout=300))
+        gateway = start_gateway(launcher, emotion.address, image.address, tokens)
+        where = fuzzing.Addresses(
+            emotion=emotion.address,
+            image=image.address,
+            ranker=ranker.address,
+            gateway_port=gateway.port,
+            read_token=tokens.read,
+            write_token=tokens.write,
+        )
+        started = time.monotonic()
+        try:
+            targets = fuzzing.emotion_targets(where, MAX_IMAGES, _input_shape(emotion.address))
+            targets += fuzzing.image_targets(where) + fuzzing.ranker_targets(where) + fuzzing.gateway_targets(where)
+            budget = fuzzing.budgets(targets, LONG_CASES)
+            results = _run_all(targets, budget)
+        finally:
+            where.close()
+        seconds = time.monotonic() - started
+        for process, health in ((emotion, EMOTION_HEALTH), (image, IMAGE_HEALTH), (ranker, RANKER_HEALTH)):
+            assert_healthy(process, health)
+        assert gateway.alive and "unhandled error" not in gateway.log_text()
+    # Calls made (stream items not counted twice); a target with one possible case (st.just) is sent once.
+    cases = sum(n for seen in results.values() for outcome, n in seen.items() if not outcome.startswith("item "))
+    outcomes = {name: dict(seen.most_common()) for name, seen in results.items()}
+    totals: Counter[str] = Counter()
+    for seen in results.values():
+        totals.update(seen)
+    FUZZ_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    FUZZ_RESULTS.write_text(
+        json.dumps(
+            {
+                "cases": cases,
+                "budget_per_target": budget,
+                "targets": len(targets),
+                "seconds": round(seconds, 1),
+                "derandomized": True,
+                "faults": 0,  # any INTERNAL/UNKNOWN/hang/HTTP 500 fails the test before this is written
+                "outcomes_total": dict(totals.most_common()),
+                "outcomes": outcomes,
+                "machine": {"cpu_count": os.cpu_count(), "loadavg_1_5_15": [round(v, 2) for v in os.getloadavg()]},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    print(f"\n{cases} cases over {len(targets)} targets in {seconds:.0f} s; wrote {FUZZ_RESULTS}")
+    print(fuzzing.markdown_table(outcomes))
+    assert cases >= min(10_000, LONG_CASES * 9 // 10)
