@@ -384,7 +384,9 @@ class EmotionRuntime:
 
     def _default_backend(self, bundle: Bundle, precision: str) -> Backend:
         s = self.settings
-        return create_backend(bundle, kind=s.backend, device=s.device, precision=precision, threads=s.threads)
+        return create_backend(
+            bundle, kind=s.backend, device=s.device, precision=precision, threads=s.threads, spinning=s.spinning
+        )
 
     def _load_blocking(self) -> None:
         s = self.settings
@@ -424,10 +426,11 @@ class EmotionRuntime:
         s = self.settings
         policy = BatchPolicy(
             max_batch_size=s.max_batch_size,
-            max_queue_delay_s=s.max_queue_delay_s if s.batching else 0.0,
+            max_queue_delay_s=s.effective_queue_delay_s,
             max_queue_size=s.max_queue_size,
             preferred_batch_sizes=s.preferred_batch_sizes if s.batching else (),
             max_concurrent_batches=s.concurrent_batches,
+            work_conserving=s.work_conserving or not s.batching,
         )
         for precision, backend in self.backends.items():
             batcher: DynamicBatcher[FaceItem, FaceScores] = DynamicBatcher(

@@ -51,6 +51,7 @@ def create_backend(
     precision: str = "fp32",
     threads: int = 0,
     trt_cache_dir: Path | None = None,
+    spinning: bool = False,
 ) -> Backend:
     """Build the backend ``kind`` for ``bundle``.
 
@@ -61,6 +62,7 @@ def create_backend(
         precision: ``fp32``, ``int8`` or ``fp16``; onnxruntime needs that file in the bundle.
         threads: intra-op threads (0 = the library's default).
         trt_cache_dir: TensorRT engine cache (default ``<bundle>/trt_cache``).
+        spinning: let ONNX Runtime's CPU worker threads spin-wait between operators (onnxruntime only).
 
     Raises:
         FailedPrecondition: the kind, device or precision is unavailable here, with the reason.
@@ -76,7 +78,14 @@ def create_backend(
     if kind == "onnxruntime":
         from emotion_service.backends.ort import OrtBackend
 
-        return OrtBackend(bundle, device=device, precision=precision, threads=threads, trt_cache_dir=trt_cache_dir)
+        return OrtBackend(
+            bundle,
+            device=device,
+            precision=precision,
+            threads=threads,
+            trt_cache_dir=trt_cache_dir,
+            allow_spinning=spinning,
+        )
     from emotion_service.backends.pytorch import TorchBackend
 
     return TorchBackend(bundle, device=device, precision=precision, threads=threads)

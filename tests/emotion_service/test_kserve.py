@@ -64,7 +64,8 @@ async def test_tritonclient_health_metadata_and_config(
     assert config["input"][0]["name"] == "pixel_values" and config["input"][0]["dims"] == ["3", str(h), str(w)]
     assert config["input"][0]["data_type"] == "TYPE_FP32"
     assert config["output"][0]["name"] == "probabilities" and config["output"][0]["dims"] == ["7"]
-    assert config["dynamic_batching"]["max_queue_delay_microseconds"] == "2000"
+    # Work-conserving batching is Triton's zero delay (proto3 JSON leaves the zero out).
+    assert "max_queue_delay_microseconds" not in config["dynamic_batching"]
     assert config["dynamic_batching"]["default_queue_policy"]["max_queue_size"] == 1024
 
 
@@ -273,8 +274,10 @@ async def test_kserve_and_native_share_one_batcher(tiny_bundle: Path) -> None:
     from tests.emotion_service.serving import SlowBackend, slow_factory
 
     made: list[SlowBackend] = []
-    # A batch of 5 goes as soon as 5 items wait; nothing smaller goes before the 10 s delay.
-    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=5, max_queue_delay_ms=10_000.0)
+    # Triton-style delay: a batch of 5 goes as soon as 5 items wait; nothing smaller goes before the 10 s delay.
+    settings = settings_for(
+        tiny_bundle, precisions=("fp32",), max_batch_size=5, max_queue_delay_ms=10_000.0, work_conserving=False
+    )
     async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
         (backend,) = made
         backend.batches.clear()
@@ -291,8 +294,10 @@ async def test_non_finite_rows_do_not_leak_into_other_rows(tiny_bundle: Path) ->
     from emotion_service.backends import create_backend
     from emotion_service.preprocess import softmax
 
-    # A batch of 3 goes as soon as 3 rows wait; nothing smaller goes before the 10 s delay.
-    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=3, max_queue_delay_ms=10_000.0)
+    # Triton-style delay: a batch of 3 goes as soon as 3 rows wait; nothing smaller goes before the 10 s delay.
+    settings = settings_for(
+        tiny_bundle, precisions=("fp32",), max_batch_size=3, max_queue_delay_ms=10_000.0, work_conserving=False
+    )
     pixels = _pixels(tiny_bundle, [21, 22])
     expected = softmax(create_backend(load_bundle(tiny_bundle), device="cpu").run(pixels))
     async with serve(settings) as server:
