@@ -1,0 +1,252 @@
+"""Host-path rows of the emotion benchmark: what a request costs beyond the model, on the tiny model.
+
+Where the model is cheap (the tiny 64x64 model here, any model on a GPU) the server's own work decides
+throughput. Measured side by side in one run, on the same machine:
+
+* raw ONNX Runtime on the tiny fp32 file, in-process: batch 1 (images/s, p50 latency) and batch 64, with
+  the library's thread count and with one thread; the best of these is the reference;
+* the served model over KServe ModelInfer with raw FP32 tensors (``raw_input_contents``) at 1, 16 and 64
+  closed-loop clients, and over the native Classify with the bench's 256x256 JPEG at 1 and 64 clients:
+  requests/s, p50, and the server process's CPU seconds per request (``/proc``, every thread);
+* the same server with the previous defaults (a 5 ms batching delay on an idle slot, spinning ONNX Runtime
+  workers), so the before/after ratios come from the same run.
+
+The clients run on the same cores as the server (a shared 2-core machine): figures are ratios.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+
+from bench.common import closed_loop, log, percentile, process_cpu_seconds, running, timed_loop
+from emotion_service.bundle import Bundle
+
+KSERVE_CLIENTS = (1, 16, 64)
+CLASSIFY_CLIENTS = (1, 64)
+MAX_BATCH = 64
+# The defaults before work-conserving batching and quiet ONNX Runtime workers: the "before" rows.
+PREVIOUS_DEFAULTS = ("--work-conserving", "false", "--max-queue-delay-ms", "5", "--spinning", "true")
+
+
+def measure_raw(tiny: Bundle, seconds: float) -> dict[str, Any]:
+    """Raw ONNX Runtime on the tiny fp32 model: each (threads, batch) configuration, and the best."""
+    from emotion_service.backends.ort import OrtBackend
+
+    prep = tiny.preprocessing
+    configs: dict[str, Any] = {}
+    for threads in (0, 1):
+        backend = OrtBackend(tiny, device="cpu", precision="fp32", threads=threads)
+        for batch in (1, MAX_BATCH):
+            pixels = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, prep.height, prep.width))
+            pixels = pixels.astype(np.float32)
+            for _ in range(10):
+                backend.run(pixels)
+            latencies: list[float] = []
+
+            def step(p: np.ndarray = pixels, b: OrtBackend = backend, lat: list[float] = latencies) -> int:
+                started = time.perf_counter()
+                n = len(b.run(p))
+                lat.append(time.perf_counter() - started)
+                return n
+
+            cpu = time.process_time()
+            r = timed_loop(step, seconds=seconds, min_runs=5)
+            cpu = time.process_time() - cpu
+            label = f"{'library default' if threads == 0 else '1'} thread(s), batch {batch}"
+            configs[label] = {
+                "threads": threads,
+                "batch": batch,
+                "images_per_s": round(r["items_per_s"], 1),
+                "latency_p50_ms": round(1000 * percentile(latencies, 50), 3),
+                "cpu_ms_per_image": round(1000 * cpu / r["items"], 3),
+            }
+            log(
+                f"host raw ORT tiny {label}: {r['items_per_s']:.0f} images/s, p50 {configs[label]['latency_p50_ms']} ms"
+            )
+    best = max(configs, key=lambda k: configs[k]["images_per_s"])
+    batch1 = min((k for k in configs if configs[k]["batch"] == 1), key=lambda k: configs[k]["latency_p50_ms"])
+    return {
+        "configs": configs,
+        "best": best,
+        "best_images_per_s": configs[best]["images_per_s"],
+        "batch1_best_latency": batch1,
+        "batch1_latency_p50_ms": configs[batch1]["latency_p50_ms"],
+    }
+
+
+def kserve_call(address: str, tiny: Bundle) -> tuple[Any, Callable[[], Awaitable[Any]]]:
+    """A channel and one ModelInfer call with a raw FP32 [1, 3, H, W] tensor."""
+    import grpc
+
+    from servicekit.pb.inference import grpc_service_pb2 as kpb
+    from servicekit.pb.inference import grpc_service_pb2_grpc as kpb_grpc
+
+    prep = tiny.preprocessing
+    pixels = np.random.default_rng(0).uniform(-1, 1, (1, 3, prep.height, prep.width)).astype("<f4")
+    request = kpb.ModelInferRequest(model_name="emotion")
+    request.inputs.add(name="pixel_values", datatype="FP32", shape=list(pixels.shape))
+    request.raw_input_contents.append(pixels.tobytes())
+    channel = grpc.aio.insecure_channel(address)
+    stub = kpb_grpc.GRPCInferenceServiceStub(channel)
+
+    async def call() -> Any:
+        response = await stub.ModelInfer(request, timeout=60)
+        assert len(response.raw_output_contents[0]) == 4 * tiny.num_labels
+        return response
+
+    return channel, call
+
+
+def classify_call(address: str, jpeg: bytes) -> tuple[Any, Callable[[], Awaitable[Any]]]:
+    """A channel and one native Classify call with the JPEG, FACE_MODE_WHOLE."""
+    import grpc
+
+    from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
+    from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
+
+    channel = grpc.aio.insecure_channel(address)
+    stub = pb_grpc.EmotionServiceStub(channel)
+    request = pb.ClassifyRequest(images=[pb.Image(data=jpeg)], face_mode=pb.FACE_MODE_WHOLE)
+
+    async def call() -> Any:
+        response = await stub.Classify(request, timeout=60)
+        assert len(response.results[0].faces) == 1
+        return response
+
+    return channel, call
+
+
+async def load_with_cpu(
+    pid: int, channel: Any, call: Callable[[], Awaitable[Any]], *, clients: int, seconds: float
+) -> dict[str, Any]:
+    """Closed loop at ``clients``; requests/s and latency from the window, server CPU per request overall."""
+    done = 0
+
+    async def counted() -> Any:
+        nonlocal done
+        response = await call()
+        done += 1
+        return response
+
+    async with channel:
+        await call()  # the connection is set up outside the measurement
+        cpu = process_cpu_seconds(pid)
+        result = await closed_loop(counted, clients=clients, warmup_s=min(1.0, seconds / 4), seconds=seconds)
+        cpu = process_cpu_seconds(pid) - cpu
+    summary = result.summary()
+    return {
+        "clients": clients,
+        "requests_per_s": summary["requests_per_s"],
+        "latency_p50_ms": summary["latency_p50_ms"],
+        "latency_p99_ms": summary["latency_p99_ms"],
+        "server_cpu_ms_per_request": round(1000 * cpu / max(done, 1), 3),
+        "requests": done,
+        "errors": summary["errors"],
+    }
+
+
+def server_args(tiny: Bundle, extra: tuple[str, ...] = ()) -> list[str]:
+    """The tiny model, fp32, max batch 64, every other setting at its default unless ``extra`` says otherwise."""
+    return [
+        "--bundle", str(tiny.path), "--precisions", "fp32", "--max-batch-size", str(MAX_BATCH),
+        "--warmup-batch-sizes", "1", "--access-log", "false", "--log-level", "INFO", *extra,
+    ]  # fmt: skip
+
+
+async def measure_served(tiny: Bundle, jpeg: bytes, seconds: float, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """KServe raw tensors at each of KSERVE_CLIENTS and Classify at each of CLASSIFY_CLIENTS on one server."""
+    out: dict[str, Any] = {"server_flags": list(extra)}
+    async with running("emotion_service", server_args(tiny, extra)) as server:
+        assert server.proc is not None
+        pid = server.proc.pid
+        for clients in KSERVE_CLIENTS:
+            channel, call = kserve_call(server.address, tiny)
+            r = await load_with_cpu(pid, channel, call, clients=clients, seconds=seconds)
+            out[f"kserve_{clients}"] = r
+            log(
+                f"host served KServe {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "
+                f"p50 {r['latency_p50_ms']} ms, CPU {r['server_cpu_ms_per_request']} ms/request"
+            )
+        for clients in CLASSIFY_CLIENTS:
+            channel, call = classify_call(server.address, jpeg)
+            r = await load_with_cpu(pid, channel, call, clients=clients, seconds=seconds)
+            out[f"classify_{clients}"] = r
+            log(
+                f"host served Classify {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "
+                f"p50 {r['latency_p50_ms']} ms, CPU {r['server_cpu_ms_per_request']} ms/request"
+            )
+    return out
+
+
+def ratios(raw: dict[str, Any], served: dict[str, Any]) -> dict[str, float]:
+    """The issue's goals as ratios of one run's figures."""
+    best = raw["best_images_per_s"]
+    top = max(KSERVE_CLIENTS)
+    return {
+        "kserve_64_over_raw_best": round(served[f"kserve_{top}"]["requests_per_s"] / best, 3),
+        "classify_64_over_raw_best": round(served[f"classify_{max(CLASSIFY_CLIENTS)}"]["requests_per_s"] / best, 3),
+        "kserve_p50_1_client_minus_raw_batch1_ms": round(
+            served["kserve_1"]["latency_p50_ms"] - raw["batch1_latency_p50_ms"], 3
+        ),
+        "kserve_cpu_1_client_over_64": round(
+            served["kserve_1"]["server_cpu_ms_per_request"] / served[f"kserve_{top}"]["server_cpu_ms_per_request"], 3
+        ),
+    }
+
+
+BARS = {
+    "kserve_64_over_raw_best": (">=", 0.65),
+    "classify_64_over_raw_best": (">=", 0.5),
+    "kserve_p50_1_client_minus_raw_batch1_ms": ("<=", 1.0),
+    "kserve_cpu_1_client_over_64": ("<=", 2.0),
+}
+
+
+async def measure(tiny: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]:
+    """Raw, served with the current defaults, served with the previous defaults, then raw again."""
+    raw_before = measure_raw(tiny, seconds / 4)
+    now = await measure_served(tiny, jpeg, seconds)
+    before = await measure_served(tiny, jpeg, seconds, PREVIOUS_DEFAULTS)
+    raw_after = measure_raw(tiny, seconds / 4)
+    # The reference is the better of the two raw runs of each configuration that bracket the served runs.
+    raw = raw_before if raw_before["best_images_per_s"] >= raw_after["best_images_per_s"] else raw_after
+    out_ratios = ratios(raw, now)
+    return {
+        "model_id": tiny.model_id,
+        "raw": raw_before,
+        "raw_after_served": raw_after,
+        "reference": "raw_before" if raw is raw_before else "raw_after_served",
+        "served": now,
+        "served_previous_defaults": before,
+        "ratios": out_ratios,
+        "ratios_previous_defaults": ratios(raw, before),
+        "bars": {
+            name: {"bar": f"{op} {bar}", "met": (out_ratios[name] >= bar) if op == ">=" else (out_ratios[name] <= bar)}
+            for name, (op, bar) in BARS.items()
+        },
+    }
+
+
+def report_rows(host: dict[str, Any]) -> list[list[Any]]:
+    """Table rows for the host-path section."""
+    rows: list[list[Any]] = []
+    for label, r in host["raw"]["configs"].items():
+        rows.append([f"(h) raw ORT tiny, {label}", r["images_per_s"], f"p50 {r['latency_p50_ms']} ms", ""])
+    for key, title in (("served", "defaults"), ("served_previous_defaults", "previous defaults")):
+        for name, r in host[key].items():
+            if name == "server_flags":
+                continue
+            api, clients = name.split("_")
+            rows.append(
+                [
+                    f"(h) served tiny {api}, {clients} clients, {title} (req/s)",
+                    r["requests_per_s"],
+                    f"p50 {r['latency_p50_ms']} / p99 {r['latency_p99_ms']} ms",
+                    f"{r['server_cpu_ms_per_request']} ms CPU/request",
+                ]
+            )
+    return rows
