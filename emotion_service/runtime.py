@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from emotion_service.backends import Backend, create_backend
 from emotion_service.bundle import PRECISIONS, Bundle, default_bundle_dir, load_bundle
@@ -33,7 +34,7 @@ from emotion_service.metrics import EmotionMetrics
 from emotion_service.preprocess import (
     ImageLimits,
     check_request,
-    decode_image,
+    decode_rgb,
     raw_to_array,
     softmax,
     to_model_input,
@@ -521,22 +522,27 @@ class EmotionRuntime:
         started = time.monotonic()
         if image.data is not None and image.raw is not None:
             raise InvalidInput(f"images[{index}]: set exactly one of data and raw")
+        picture: np.ndarray | Image.Image
         if image.data is not None:
-            rgb = decode_image(image.data, index=index, limits=self.limits)
+            picture = decode_rgb(image.data, index=index, limits=self.limits)
+            width, height = picture.size
         elif image.raw is not None:
             raw = image.raw
-            rgb = raw_to_array(raw.width, raw.height, raw.rgb, index=index, limits=self.limits)
+            picture = raw_to_array(raw.width, raw.height, raw.rgb, index=index, limits=self.limits)
+            height, width = int(picture.shape[0]), int(picture.shape[1])
         else:
             raise InvalidInput(f"images[{index}]: no source set (set data or raw)")
-        height, width = int(rgb.shape[0]), int(rgb.shape[1])
         prep = self.bundle.preprocessing
+        crops: list[np.ndarray | Image.Image]
         if face_mode == "detect":
             assert self._detector is not None
+            rgb = np.asarray(picture, dtype=np.uint8)
             boxes = tuple(self._detector.detect(rgb)[: self.settings.face_max_faces])
             crops = [crop_face(rgb, box, self.settings.face_margin) for box in boxes]
         else:
+            # The whole decoded image goes to the resize as it is (no numpy round trip: the same pixels).
             boxes = (Box(0, 0, width, height, 1.0),)
-            crops = [rgb]
+            crops = [picture]
         tensors = tuple(to_model_input(crop, prep) for crop in crops)
         self.metrics.preprocess_seconds.observe(time.monotonic() - started)
         return _Prepared(index, width, height, boxes, tensors)
