@@ -444,7 +444,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run only the host-path section (tiny model) and replace it in the existing --out file",
     )
+    parser.add_argument(
+        "--print-report", action="store_true", help="print the Markdown report of the existing --out file and exit"
+    )
     args = parser.parse_args(argv)
+    if args.print_report:
+        print(report(json.loads(args.out.read_text())))
+        return 0
     if args.quick:
         args.seconds = 4.0
     if args.host_only:

@@ -91,6 +91,29 @@ async def profile_api(api: str, flags: list[str], clients: int, seconds: float, 
     return {"clients": clients, "seconds": seconds, "requests_per_s": load.summary()["requests_per_s"], **summary}
 
 
+def report(results: dict[str, Any], rows: int = 10) -> str:
+    """One Markdown table per API: the top self-time functions of each label side by side."""
+    from bench.common import table
+
+    labels = list(results)
+    parts = []
+    for api in ("kserve", "classify"):
+        header = ["rank"]
+        for label in labels:
+            entry = results[label][api]
+            header.append(f"{label}: {entry['requests_per_s']} req/s, {entry['samples']} samples (self share)")
+        body = []
+        for rank in range(rows):
+            line: list[Any] = [rank + 1]
+            for label in labels:
+                top = results[label][api]["self"]
+                line.append(f"{top[rank][1]:.1%} `{top[rank][0]}`" if rank < len(top) else "")
+            body.append(line)
+        flags = "; ".join(f"{label}: {' '.join(results[label]['server_flags']) or 'defaults'}" for label in labels)
+        parts.append(f"{api} at {results[labels[0]][api]['clients']} clients ({flags})\n\n" + table(body, header))
+    return "\n\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", default="after", help="name of this profile in the results file")
@@ -100,7 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--out", type=Path, default=RESULTS / "emotion_profile.json")
+    parser.add_argument(
+        "--print-report", action="store_true", help="print the Markdown tables of the existing --out file and exit"
+    )
     args = parser.parse_args(argv)
+    if args.print_report:
+        print(report(json.loads(args.out.read_text())))
+        return 0
     flags = shlex.split(args.server_flags)
     entry: dict[str, Any] = {"server_flags": flags, "machine_before": machine()}
     for api in ("kserve", "classify"):
