@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -311,3 +312,51 @@ async def test_non_finite_rows_do_not_leak_into_other_rows(tiny_bundle: Path) ->
     got = np.frombuffer(clean.raw_output_contents[0], "<f4").reshape(2, 7)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert not np.isfinite(np.frombuffer(dirty.raw_output_contents[0], "<f4")).all()
+
+
+# -- work-conserving batching, end to end ------------------------------------------------------------------
+async def test_lone_request_runs_on_an_idle_slot_whatever_the_delay(tiny_bundle: Path) -> None:
+    """The default formation: a 10-minute delay setting does not hold a lone request on an idle slot."""
+    from tests.emotion_service.serving import SlowBackend, slow_factory
+
+    made: list[SlowBackend] = []
+    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=8, max_queue_delay_ms=600_000.0)
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        backend.batches.clear()
+        async with asyncio.timeout(60):  # turns waiting out the delay into a failure; measures nothing
+            for seeds in ([1], [2, 3]):
+                reply = await server.kserve.ModelInfer(_request(_pixels(tiny_bundle, seeds)), timeout=60)
+                assert list(reply.outputs[0].shape) == [len(seeds), 7]
+        assert backend.batches == [1, 2]
+
+
+async def test_requests_arriving_while_the_model_is_busy_form_full_batches(tiny_bundle: Path) -> None:
+    """One request holds the only slot; twelve more queue behind it and go as batches of 8 and 4."""
+    from tests.emotion_service.serving import SlowBackend, slow_factory, wait_for
+
+    made: list[SlowBackend] = []
+    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=8, max_queue_delay_ms=600_000.0)
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        gate = threading.Event()
+        inner_run = backend.run
+
+        def gated_run(pixels: np.ndarray) -> np.ndarray:
+            gate.wait(60)
+            return inner_run(pixels)
+
+        backend.run = gated_run  # type: ignore[method-assign]
+        backend.batches.clear()
+        batcher = server.component.runtime.batchers["fp32"]
+        async with asyncio.timeout(60):
+            first = asyncio.ensure_future(server.kserve.ModelInfer(_request(_pixels(tiny_bundle, [0])), timeout=60))
+            await wait_for(lambda: len(batcher._running) == 1 and batcher.queue_depth == 0, timeout=60)
+            rest = [
+                asyncio.ensure_future(server.kserve.ModelInfer(_request(_pixels(tiny_bundle, [s])), timeout=60))
+                for s in range(1, 13)
+            ]
+            await wait_for(lambda: batcher.queue_depth == 12, timeout=60)
+            gate.set()
+            await asyncio.gather(first, *rest)
+        assert backend.batches == [1, 8, 4]
