@@ -366,6 +366,13 @@ async def measure_host(tiny: Bundle, jpeg: bytes, seconds: float) -> dict[str, A
     return {"machine_before": before, **host, "machine_after": machine()}
 
 
+def plot_host(host: dict[str, Any], results_file: Path) -> Path:
+    """The host-path latency/throughput PNG next to the results file."""
+    png = results_file.with_name(results_file.stem + "_host.png")
+    emotion_host.plot(host, png)
+    return png
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     start = time.monotonic()
     results: dict[str, Any] = {"machine_before": machine()}
@@ -458,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
+    plot_host(results["host_path"], args.out)
     print(report(results))
     print(f"\nwrote {args.out} ({results['wall_seconds']} s)")
     return 1 if args.strict and not all(b["met"] for b in results["bars"].values()) else 0
@@ -471,6 +479,7 @@ def host_only(args: argparse.Namespace) -> int:
     results["host_path"] = host
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
+    plot_host(host, args.out)
     print(host_report(host))
     print(f"\nwrote the host_path section of {args.out}")
     return 1 if args.strict and not all(b["met"] for b in host["bars"].values()) else 0

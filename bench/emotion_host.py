@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -273,6 +274,35 @@ async def measure(tiny: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]:
             for name, (op, bar) in BARS.items()
         },
     }
+
+
+def plot(host: dict[str, Any], out: Path) -> None:
+    """Closed-loop latency against throughput at 1, 16 and 64 clients, current and previous defaults."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
+    for key, title, style in (("served", "defaults", "o-"), ("served_previous_defaults", "previous defaults", "s--")):
+        rows = [host[key][f"kserve_{c}"] for c in KSERVE_CLIENTS]
+        ax.plot([r["requests_per_s"] for r in rows], [r["latency_p50_ms"] for r in rows], style,
+                label=f"KServe raw tensors, p50, {title}")  # fmt: skip
+        for r in rows:
+            ax.annotate(str(r["clients"]), (r["requests_per_s"], r["latency_p50_ms"]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 4))  # fmt: skip
+    raw = host["raw"]
+    ax.axvline(raw["best_images_per_s"], color="tab:gray", linestyle=":", label=f"raw ORT best ({raw['best']})")
+    ax.axhline(raw["batch1_latency_p50_ms"], color="tab:green", linestyle=":", label="raw ORT batch-1 p50")
+    ax.set_yscale("log")
+    ax.set_xlabel("requests/s (closed loop; labels: clients)")
+    ax.set_ylabel("p50 latency (ms)")
+    ax.set_title(f"{host['model_id']}: served over KServe vs raw ONNX Runtime (2 shared CPU cores)", fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
 
 
 def report_rows(host: dict[str, Any]) -> list[list[Any]]:
