@@ -308,8 +308,17 @@ def plot(host: dict[str, Any], out: Path) -> None:
 def report_rows(host: dict[str, Any]) -> list[list[Any]]:
     """Table rows for the host-path section."""
     rows: list[list[Any]] = []
-    for label, r in host["raw"]["configs"].items():
-        rows.append([f"(h) raw ORT tiny, {label}", r["images_per_s"], f"p50 {r['latency_p50_ms']} ms", ""])
+    for key, when in (("raw", "before"), ("raw_after_served", "after")):
+        used = " (the reference)" if host["reference"] == key else ""
+        for label, r in host[key]["configs"].items():
+            rows.append(
+                [
+                    f"(h) raw ORT tiny, {label}, {when} the served runs{used}",
+                    r["images_per_s"],
+                    f"p50 {r['latency_p50_ms']} ms",
+                    f"{r['cpu_ms_per_image']} ms CPU/image",
+                ]
+            )
     for key, title in (("served", "defaults"), ("served_previous_defaults", "previous defaults")):
         for name, r in host[key].items():
             if name == "server_flags":
