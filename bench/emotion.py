@@ -99,6 +99,12 @@ def raw_configurations(results: dict[str, Any], precision: str) -> dict[tuple[st
     return configs
 
 
+def best_configuration(results: dict[str, Any], precision: str) -> tuple[str, int]:
+    """The (layout, batch) of ``precision`` with the most images/s in this run: the raw reference."""
+    configs = raw_configurations(results, precision)
+    return max(configs, key=lambda c: configs[c])
+
+
 def describe_configuration(layout: str, batch: int) -> str:
     """A configuration in words, as the report and the JSON name it."""
     if layout == "all_cores":
@@ -403,7 +409,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     references: dict[str, Any] = {}
     for precision in ("fp32", "int8"):
         configs = raw_configurations(results, precision)
-        layout, batch = max(configs, key=lambda c: configs[c])
+        layout, batch = best_configuration(results, precision)
         again = measure_configuration(vit, precision, layout, batch, args.seconds / 2)
         references[precision] = {
             "configuration": describe_configuration(layout, batch),
