@@ -344,23 +344,23 @@ def report(results: dict[str, Any]) -> str:
         for batch, ips in results["gpu_torch_fp16"].items():
             if batch != "device":
                 rows.append([f"torch CUDA fp16 batch {batch}", ips, results["gpu_torch_fp16"]["device"]])
-    text = table(rows, [f"measurement ({results['model']['model_id']} unless noted)", "images/s", "latency"])
+    text = table(rows, [f"measurement ({results['model']['model_id']} unless noted)", "images/s", "latency"]) + "\n"
     for name, bar in BARS.items():
         value = results[name]
         reference = results.get(f"{name}_reference")
         against = f", raw reference: {reference}" if reference else ""
-        text += f"\n{name} = {value:.3f} (bar >= {bar}: {'met' if value >= bar else 'NOT MET'}{against})"
+        text += f"\n- {name} = {value:.3f} (bar >= {bar}: {'met' if value >= bar else 'NOT MET'}{against})"
     return text + "\n\n" + host_report(results["host_path"])
 
 
 def host_report(host: dict[str, Any]) -> str:
     """The host-path table and its ratios."""
-    text = table(emotion_host.report_rows(host), ["host path (tiny model)", "per s", "latency", "server CPU"])
+    text = table(emotion_host.report_rows(host), ["host path (tiny model)", "per s", "latency", "server CPU"]) + "\n"
     for name, value in host["ratios"].items():
         bar = host["bars"][name]
         before = host["ratios_previous_defaults"][name]
         text += (
-            f"\n{name} = {value} (previous defaults {before}; bar {bar['bar']}: {'met' if bar['met'] else 'NOT MET'})"
+            f"\n- {name} = {value} (previous defaults {before}; bar {bar['bar']}: {'met' if bar['met'] else 'NOT MET'})"
         )
     return text
 
