@@ -147,6 +147,7 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         "served_over_inprocess_bar": BAR,
         "served_over_inprocess_ok": served_s / inproc_s <= BAR,
         "batch_delay_ms": args.delay_ms,
+        "work_conserving": settings.work_conserving,
         "per_step_seconds": {"torch": torch_step, onnx.backend: onnx_step},
         "onnx_over_torch_step": onnx_step / torch_step,
         "four_requests": {"batched_seconds": batched_s, "sequential_seconds": sequential_s,
@@ -185,7 +186,12 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=25, help="repetitions of the single-request measurements")
     parser.add_argument("--batch-reps", type=int, default=5, help="repetitions of the 4-request measurements")
     parser.add_argument("--threads", type=int, default=1, help="torch / ONNX Runtime intra-op threads")
-    parser.add_argument("--delay-ms", type=float, default=10.0, help="server batch delay (its default)")
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=10.0,
+        help="server batch delay (its default; used with --no-work-conserving)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "image.json")
     args = parser.parse_args()
     result = asyncio.run(measure(args))

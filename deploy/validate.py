@@ -554,9 +554,7 @@ def tokens_from_secrets(compose: dict[str, Any], resources: list[Resource]) -> N
             continue
         path = next((e.get("value") for e in container.get("env", []) if e["name"] == variable), None)
         deployment = next(r for r in resources if r["kind"] == "Deployment" and r["metadata"]["name"] == name)
-        secret_volumes = {
-            v["name"] for v in deployment["spec"]["template"]["spec"].get("volumes", []) if "secret" in v
-        }
+        secret_volumes = {v["name"] for v in deployment["spec"]["template"]["spec"].get("volumes", []) if "secret" in v}
         mounts = [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in secret_volumes]
         if not path or not _under(path, mounts):
             problems.append(f"k8s Deployment/{name}: {variable}={path!r} is not under a secret volume {mounts}")

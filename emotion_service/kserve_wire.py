@@ -157,7 +157,8 @@ def model_config_to_pb(
         config.dynamic_batching.CopyFrom(
             mc.ModelDynamicBatching(
                 preferred_batch_size=list(settings.preferred_batch_sizes),
-                max_queue_delay_microseconds=round(settings.max_queue_delay_ms * 1000),
+                # Triton's 0 means what work-conserving does: an idle instance takes what is queued.
+                max_queue_delay_microseconds=round(settings.effective_queue_delay_s * 1_000_000),
                 default_queue_policy=mc.ModelQueuePolicy(max_queue_size=settings.max_queue_size),
             )
         )

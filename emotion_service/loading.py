@@ -30,6 +30,7 @@ def settings_backend_factory(settings: EmotionSettings) -> BackendFactory:
             device=s.device,
             precision=precision,
             threads=s.threads,
+            spinning=s.spinning,
             # GPU readiness: the TensorRT profile covers every batch the batcher forms; cache dir; fallback policy.
             trt_cache_dir=s.trt_cache_dir,
             max_batch=s.max_batch_size,

@@ -104,6 +104,18 @@ def decode_image(data: bytes, *, index: int, limits: ImageLimits) -> np.ndarray:
     Raises:
         InvalidInput: empty, unknown format, too many pixels (checked before decoding), truncated or corrupt.
     """
+    array = np.asarray(decode_rgb(data, index=index, limits=limits), dtype=np.uint8)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise InvalidInput(f"images[{index}]: decoded to unexpected shape {array.shape}")
+    return array
+
+
+def decode_rgb(data: bytes, *, index: int, limits: ImageLimits) -> Image.Image:
+    """:func:`decode_image` as an ``RGB`` PIL image: what :func:`to_model_input` resizes, without a numpy round trip.
+
+    Raises:
+        InvalidInput: as :func:`decode_image`.
+    """
     if not data:
         raise InvalidInput(f"images[{index}]: empty image data")
     if len(data) > limits.max_request_bytes:
@@ -130,14 +142,11 @@ def decode_image(data: bytes, *, index: int, limits: ImageLimits) -> np.ndarray:
             img.load()
             oriented = ImageOps.exif_transpose(img)
             rgb = _to_rgb(oriented)
-            array = np.asarray(rgb, dtype=np.uint8)
         except InvalidInput:
             raise
         except Exception as exc:  # truncated data, bad chunks, decoder errors of any kind
             raise InvalidInput(f"images[{index}]: corrupt or truncated {img.format} image ({exc})") from exc
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise InvalidInput(f"images[{index}]: decoded to unexpected shape {array.shape}")
-    return array
+    return rgb
 
 
 def raw_to_array(width: int, height: int, rgb: bytes, *, index: int, limits: ImageLimits) -> np.ndarray:
@@ -155,15 +164,29 @@ def raw_to_array(width: int, height: int, rgb: bytes, *, index: int, limits: Ima
     return np.frombuffer(rgb, dtype=np.uint8).reshape(height, width, 3)
 
 
-def to_model_input(rgb: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """uint8 RGB ``HxWx3`` -> float32 ``[3, height, width]``: resized, rescaled and normalised."""
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
-        raise ValueError(f"expected uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
-    if rgb.shape[0] != prep.height or rgb.shape[1] != prep.width:
-        resized = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").resize(
-            (prep.width, prep.height), resample=_RESAMPLE[prep.resample]
-        )
-        rgb = np.asarray(resized)
+def to_model_input(image: np.ndarray | Image.Image, prep: Preprocessing) -> np.ndarray:
+    """uint8 RGB ``HxWx3`` (or an ``RGB`` PIL image) -> float32 ``[3, height, width]``: resized, rescaled, normalised.
+
+    A PIL image is resized as it is: the same pixels as its array, without converting there and back.
+    """
+    if isinstance(image, Image.Image):
+        if image.mode != "RGB":
+            raise ValueError(f"expected an RGB image, got mode {image.mode}")
+        picture = image
+    else:
+        rgb = image
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+            raise ValueError(f"expected uint8 HxWx3 RGB, got {rgb.dtype} {rgb.shape}")
+        if rgb.shape[0] == prep.height and rgb.shape[1] == prep.width:
+            return _normalise(rgb, prep)
+        picture = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
+    if picture.size != (prep.width, prep.height):
+        picture = picture.resize((prep.width, prep.height), resample=_RESAMPLE[prep.resample])
+    return _normalise(np.asarray(picture), prep)
+
+
+def _normalise(rgb: np.ndarray, prep: Preprocessing) -> np.ndarray:
+    """uint8 RGB ``HxWx3`` at the model's size -> float32 ``[3, H, W]`` rescaled and normalised."""
     # One fused affine per channel: (x * r - m) / s == x * (r / s) - m / s.
     scale = np.asarray([prep.rescale_factor / s for s in prep.image_std], dtype=np.float32)
     shift = np.asarray([m / s for m, s in zip(prep.image_mean, prep.image_std, strict=True)], dtype=np.float32)

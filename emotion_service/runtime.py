@@ -140,10 +140,11 @@ class EmotionRuntime:
         s = self.settings
         policy = BatchPolicy(
             max_batch_size=s.max_batch_size,
-            max_queue_delay_s=s.max_queue_delay_s if s.batching else 0.0,
+            max_queue_delay_s=s.effective_queue_delay_s,
             max_queue_size=s.max_queue_size,
             preferred_batch_sizes=s.preferred_batch_sizes if s.batching else (),
             max_concurrent_batches=s.concurrent_batches,
+            work_conserving=s.work_conserving or not s.batching,
         )
         for precision, backend in self.backends.items():
             batcher: FaceBatcher = DynamicBatcher(

@@ -56,6 +56,12 @@ class EmotionSettings(ServerSettings):
         "Start even when ONNX Runtime falls back from the provider asked for (TensorRT or CUDA could not "
         "load), reporting the provider and precision that really run. Off: such a start fails.",
     )
+    spinning: bool = setting(
+        False,
+        "Let ONNX Runtime's CPU worker threads spin-wait for work between operators and runs: a little lower "
+        "latency on a dedicated machine, but the spinning burns CPU while idle (an autoscaler on CPU sees it as "
+        "load) and takes cores from decoding and the gRPC loop.",
+    )
     warmup_batch_sizes: tuple[int, ...] = setting(
         (1,),
         "Batch sizes run once at start-up before health turns SERVING (the maximum batch size is always added).",
@@ -68,8 +74,16 @@ class EmotionSettings(ServerSettings):
         "their own batch (queue limits, deadlines and metrics still apply).",
     )
     max_batch_size: int = setting(32, "Most faces (or KServe rows) in one model call.")
+    work_conserving: bool = setting(
+        True,
+        "Run queued faces as soon as a batch slot is idle; faces gather into fuller batches only while every "
+        "slot is busy, so batching adds no latency at low load. false: Triton's dynamic batcher with a delay "
+        "(a batch short of --max-batch-size waits up to --max-queue-delay-ms for more, even on an idle slot).",
+    )
     max_queue_delay_ms: float = setting(
-        5.0, "Longest time the oldest queued face waits for more faces before its batch runs anyway, in ms."
+        5.0,
+        "With --no-work-conserving: longest time the oldest queued face waits for more faces before its "
+        "batch runs anyway, in ms (unused when work-conserving).",
     )
     max_queue_size: int = setting(
         1024, "Most faces waiting in the queue of one precision; beyond it requests get RESOURCE_EXHAUSTED at once."
@@ -114,6 +128,11 @@ class EmotionSettings(ServerSettings):
     def max_queue_delay_s(self) -> float:
         """The queue delay in seconds."""
         return self.max_queue_delay_ms / 1000.0
+
+    @property
+    def effective_queue_delay_s(self) -> float:
+        """The longest a face waits for batch-mates while a slot is idle: 0 unless batching waits for a delay."""
+        return self.max_queue_delay_s if self.batching and not self.work_conserving else 0.0
 
     @property
     def resolved_default_precision(self) -> str:

@@ -122,7 +122,7 @@ def model_info_to_pb(runtime: EmotionRuntime) -> pb.GetModelInfoResponse:
         ),
         batching=pb.Batching(
             max_batch_size=settings.max_batch_size,
-            max_queue_delay_seconds=settings.max_queue_delay_s if settings.batching else 0.0,
+            max_queue_delay_seconds=settings.effective_queue_delay_s,
             max_queue_size=settings.max_queue_size,
         ),
     )

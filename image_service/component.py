@@ -52,6 +52,7 @@ def batch_policy(settings: ImageSettings) -> BatchPolicy:
         max_queue_delay_s=settings.batch_delay_ms / 1000.0,
         max_queue_size=settings.max_queue_images,
         max_concurrent_batches=1,
+        work_conserving=settings.work_conserving,
     )
 
 

@@ -45,7 +45,14 @@ class ImageSettings(ServerSettings):
     cpu_offload: bool = setting(False, "On CUDA, keep idle pipeline components on the CPU (less GPU memory, slower).")
     max_batch_images: int = setting(4, "Most images in one pipeline run (and per request).")
     max_queue_images: int = setting(32, "Most images waiting in the queue; beyond it requests get RESOURCE_EXHAUSTED.")
-    batch_delay_ms: float = setting(10.0, "How long the oldest queued request waits for compatible ones, in ms.")
+    work_conserving: bool = setting(
+        True,
+        "Start a queued request as soon as the device is idle; compatible requests gather into one run only while "
+        "a run is in progress. false: wait up to --batch-delay-ms for compatible ones even on an idle device.",
+    )
+    batch_delay_ms: float = setting(
+        10.0, "With --no-work-conserving: how long the oldest queued request waits for compatible ones, in ms."
+    )
     torch_threads: int = setting(
         0, "PyTorch intra-op threads (0 = PyTorch's default); 1 avoids thread thrashing on a shared, busy CPU."
     )

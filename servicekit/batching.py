@@ -4,9 +4,14 @@ Semantics, modelled on Triton's dynamic batcher and text-embeddings-inference's 
 
 * One bounded FIFO queue shared by all callers. Admission is all-or-nothing per call and a full queue
   raises :class:`~servicekit.errors.Overloaded` at once (no waiting for room).
-* A batch is dispatched when the items compatible with the oldest one (same ``batch_key``) reach
-  ``max_batch_size`` (or the largest preferred size), or when the oldest item has waited
-  ``max_queue_delay_s``. A lone request therefore never waits longer than the delay.
+* Work-conserving by default (as text-embeddings-inference's queue, and Triton with a zero delay): when
+  an execution slot is idle, whatever is waiting runs at once, so batching adds no latency at low load;
+  while every slot is busy, arrivals gather into the next batch (up to ``max_batch_size``), so full
+  batches form at high load. A lone request never waits for company.
+* ``work_conserving=False`` is Triton's dynamic batcher with a delay: a batch is dispatched when the
+  items compatible with the oldest one (same ``batch_key``) reach ``max_batch_size`` (or the largest
+  preferred size), or when the oldest item has waited ``max_queue_delay_s``, even if a slot sits idle
+  meanwhile. The delay is the upper bound of that wait.
 * One owner task forms batches. It assembles the next batch while the previous one runs and tops it up
   with items that arrive before a runner is free, so a burst is cut into full batches, not uneven ones.
 * Items whose deadline passed or whose caller was cancelled are dropped before compute.
@@ -38,13 +43,19 @@ log = logging.getLogger("emoflux.batching")
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    """How batches are formed. Sizes count items (or their ``item_size``)."""
+    """How batches are formed. Sizes count items (or their ``item_size``).
+
+    ``max_queue_delay_s`` only matters with ``work_conserving=False``: work-conserving batches never wait
+    while a slot is idle, and while every slot is busy no delay could make them start sooner.
+    """
 
     max_batch_size: int = 32
     max_queue_delay_s: float = 0.005
     max_queue_size: int = 1024
     preferred_batch_sizes: tuple[int, ...] = ()
     max_concurrent_batches: int = 1
+    work_conserving: bool = True
+    """True: an idle slot takes what is queued at once. False: wait up to ``max_queue_delay_s`` for a fuller batch."""
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -342,6 +353,10 @@ class DynamicBatcher(Generic[T, R]):
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            if self.policy.work_conserving:
+                # Dispatch now; the owner then waits for a free slot, and everything that arrives meanwhile
+                # tops the batch up, so batches grow exactly while the slots are busy.
+                return self._target_size(self._ready_size(), expired=True) or 1
             remaining = self._queue[0].enqueued + self.policy.max_queue_delay_s - time.monotonic()
             target = self._target_size(self._ready_size(), expired=remaining <= 0)
             if target is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import json
 import re
 import sys
@@ -178,7 +179,32 @@ def load_perf_analyzer(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _bench(name: str) -> Any:
+    """A module of bench/ (its report functions are the one place a table's layout is defined)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"bench.{name}")
+
+
+def emotion_serving(results: Path) -> str:
+    """bench/results/emotion.json: the ViT-B serving table and its ratios (bench/emotion.py)."""
+    return str(_bench("emotion").serving_report(_load(results, "emotion.json"))).rstrip("\n") + "\n"
+
+
+def emotion_host_path(results: Path) -> str:
+    """bench/results/emotion.json: the host-path section (tiny model, raw vs served, CPU per request)."""
+    return str(_bench("emotion").host_report(_load(results, "emotion.json")["host_path"])).rstrip("\n") + "\n"
+
+
+def emotion_profile(results: Path) -> str:
+    """bench/results/emotion_profile.json: the py-spy profile's top entries, before and after."""
+    return str(_bench("profile_emotion").report(_load(results, "emotion_profile.json"))).rstrip("\n") + "\n"
+
+
 RENDERERS: dict[str, Renderer] = {
+    "emotion-serving": emotion_serving,
+    "emotion-host-path": emotion_host_path,
+    "emotion-profile": emotion_profile,
     "image-serving": image_serving,
     "load-emotion": load_emotion,
     "load-image": load_image,

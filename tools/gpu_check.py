@@ -570,8 +570,9 @@ def section_flux_pipeline(ctx: dict[str, Any]) -> dict[str, Any]:
     _need_diffusers()
     import torch
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline
-    from image_service.build.tinyflux import build_random_pipeline, build_tokenizers
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+
+    from image_service.build.tinyflux import build_random_pipeline, build_tokenizers
 
     s = ctx["sizes"]
     device = cuda_device()
@@ -664,9 +665,9 @@ def section_image_served(ctx: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
     import grpc
-    from image_service.component import ImageComponent
     from prometheus_client import CollectorRegistry
 
+    from image_service.component import ImageComponent
     from image_service.settings import ImageSettings
     from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
     from servicekit.server import ServiceHost

@@ -54,6 +54,7 @@ def create_backend(
     max_batch: int = 64,
     warmup_sizes: Sequence[int] = (),
     allow_fallback: bool = False,
+    spinning: bool = False,
 ) -> Backend:
     """Build the backend ``kind`` for ``bundle``.
 
@@ -68,6 +69,7 @@ def create_backend(
         max_batch: the largest batch the batcher forms (the TensorRT profile covers 1..max_batch).
         warmup_sizes: batch sizes warmed at start (the TensorRT profile's optimum is the largest).
         allow_fallback: start even when a GPU provider could not load, reporting what really runs.
+        spinning: let ONNX Runtime's CPU worker threads spin-wait between operators (onnxruntime only).
 
     Raises:
         FailedPrecondition: the kind, device or precision is unavailable here, with the reason.
@@ -92,6 +94,7 @@ def create_backend(
             max_batch=max_batch,
             warmup_sizes=warmup_sizes,
             allow_fallback=allow_fallback,
+            allow_spinning=spinning,
         )
     from emotion_service.backends.pytorch import TorchBackend
 

@@ -83,7 +83,7 @@ class OrtBackend:
         max_batch: int = 64,
         warmup_sizes: Sequence[int] = (),
         allow_fallback: bool = False,
-        allow_spinning: bool = True,
+        allow_spinning: bool = False,
     ) -> None:
         prep = bundle.preprocessing
         self.input_shape = (3, prep.height, prep.width)
@@ -114,9 +114,12 @@ class OrtBackend:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        if not allow_spinning:
-            # Spinning workers burn the CPU that decoding and the event loop need on small machines.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Spinning workers keep polling for work between operators and between runs: measured on the tiny
+        # model, 2.5x the CPU per batch-1 run on 2 cores, CPU that the event loop and decoding need, and
+        # idle burn that a CPU-based autoscaler reads as load (docs/emotion.md, "Host path"). Off by default.
+        spin = "1" if allow_spinning else "0"
+        options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        options.add_session_config_entry("session.inter_op.allow_spinning", spin)
         try:
             self._session = ort.InferenceSession(
                 str(bundle.onnx_files[file_precision]),
@@ -141,6 +144,9 @@ class OrtBackend:
         self.requested_precision = precision
         self.device = device
         self.threads = threads
+        # Read back from the session, so what is reported is what ONNX Runtime was given.
+        config = self._session.get_session_options()
+        self.spinning = config.get_session_config_entry("session.intra_op.allow_spinning") != "0"
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
         bind_on = binding_device(self.execution_provider)

@@ -179,3 +179,19 @@ def test_explicit_gpu_devices_need_their_provider() -> None:
         chain("tensorrt", "fp32", [CUDA, CPU])
     with pytest.raises(FailedPrecondition, match="fp16' needs a GPU provider"):
         chain("auto", "fp16", [CPU])
+
+
+def test_cpu_workers_do_not_spin_unless_asked(bundle: Bundle, pixels: np.ndarray) -> None:
+    """Spinning is off by default (idle burn, docs/emotion.md) and the setting reaches the ONNX Runtime session."""
+    from emotion_service.loading import settings_backend_factory
+    from emotion_service.settings import EmotionSettings
+
+    quiet = create_backend(bundle, device="cpu", threads=2)
+    assert isinstance(quiet, OrtBackend) and quiet.spinning is False
+    spinning = create_backend(bundle, device="cpu", threads=2, spinning=True)
+    assert isinstance(spinning, OrtBackend) and spinning.spinning is True
+    np.testing.assert_array_equal(quiet.run(pixels), spinning.run(pixels))  # same kernels, same numbers
+    for flag, expected in (("--no-spinning", False), ("--spinning", True)):
+        settings = EmotionSettings.load(["--bundle", str(bundle.path), flag, "--device", "cpu"], env={})
+        backend = settings_backend_factory(settings)(bundle, "fp32")
+        assert isinstance(backend, OrtBackend) and backend.spinning is expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -64,7 +65,8 @@ async def test_tritonclient_health_metadata_and_config(
     assert config["input"][0]["name"] == "pixel_values" and config["input"][0]["dims"] == ["3", str(h), str(w)]
     assert config["input"][0]["data_type"] == "TYPE_FP32"
     assert config["output"][0]["name"] == "probabilities" and config["output"][0]["dims"] == ["7"]
-    assert config["dynamic_batching"]["max_queue_delay_microseconds"] == "2000"
+    # Work-conserving batching is Triton's zero delay (proto3 JSON leaves the zero out).
+    assert "max_queue_delay_microseconds" not in config["dynamic_batching"]
     assert config["dynamic_batching"]["default_queue_policy"]["max_queue_size"] == 1024
 
 
@@ -294,8 +296,10 @@ async def test_kserve_and_native_share_one_batcher(tiny_bundle: Path) -> None:
     from tests.emotion_service.serving import SlowBackend, slow_factory
 
     made: list[SlowBackend] = []
-    # A batch of 5 goes as soon as 5 items wait; nothing smaller goes before the 10 s delay.
-    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=5, max_queue_delay_ms=10_000.0)
+    # Triton-style delay: a batch of 5 goes as soon as 5 items wait; nothing smaller goes before the 10 s delay.
+    settings = settings_for(
+        tiny_bundle, precisions=("fp32",), max_batch_size=5, max_queue_delay_ms=10_000.0, work_conserving=False
+    )
     async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
         (backend,) = made
         backend.batches.clear()
@@ -312,8 +316,10 @@ async def test_non_finite_rows_do_not_leak_into_other_rows(tiny_bundle: Path) ->
     from emotion_service.backends import create_backend
     from emotion_service.preprocess import softmax
 
-    # A batch of 3 goes as soon as 3 rows wait; nothing smaller goes before the 10 s delay.
-    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=3, max_queue_delay_ms=10_000.0)
+    # Triton-style delay: a batch of 3 goes as soon as 3 rows wait; nothing smaller goes before the 10 s delay.
+    settings = settings_for(
+        tiny_bundle, precisions=("fp32",), max_batch_size=3, max_queue_delay_ms=10_000.0, work_conserving=False
+    )
     pixels = _pixels(tiny_bundle, [21, 22])
     expected = softmax(create_backend(load_bundle(tiny_bundle), device="cpu").run(pixels))
     async with serve(settings) as server:
@@ -327,3 +333,51 @@ async def test_non_finite_rows_do_not_leak_into_other_rows(tiny_bundle: Path) ->
     got = np.frombuffer(clean.raw_output_contents[0], "<f4").reshape(2, 7)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert not np.isfinite(np.frombuffer(dirty.raw_output_contents[0], "<f4")).all()
+
+
+# -- work-conserving batching, end to end ------------------------------------------------------------------
+async def test_lone_request_runs_on_an_idle_slot_whatever_the_delay(tiny_bundle: Path) -> None:
+    """The default formation: a 10-minute delay setting does not hold a lone request on an idle slot."""
+    from tests.emotion_service.serving import SlowBackend, slow_factory
+
+    made: list[SlowBackend] = []
+    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=8, max_queue_delay_ms=600_000.0)
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        backend.batches.clear()
+        async with asyncio.timeout(60):  # turns waiting out the delay into a failure; measures nothing
+            for seeds in ([1], [2, 3]):
+                reply = await server.kserve.ModelInfer(_request(_pixels(tiny_bundle, seeds)), timeout=60)
+                assert list(reply.outputs[0].shape) == [len(seeds), 7]
+        assert backend.batches == [1, 2]
+
+
+async def test_requests_arriving_while_the_model_is_busy_form_full_batches(tiny_bundle: Path) -> None:
+    """One request holds the only slot; twelve more queue behind it and go as batches of 8 and 4."""
+    from tests.emotion_service.serving import SlowBackend, slow_factory, wait_for
+
+    made: list[SlowBackend] = []
+    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=8, max_queue_delay_ms=600_000.0)
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        gate = threading.Event()
+        inner_run = backend.run
+
+        def gated_run(pixels: np.ndarray) -> np.ndarray:
+            gate.wait(60)
+            return inner_run(pixels)
+
+        backend.run = gated_run  # type: ignore[method-assign]
+        backend.batches.clear()
+        batcher = server.component.runtime.batchers["fp32"]
+        async with asyncio.timeout(60):
+            first = asyncio.ensure_future(server.kserve.ModelInfer(_request(_pixels(tiny_bundle, [0])), timeout=60))
+            await wait_for(lambda: len(batcher._running) == 1 and batcher.queue_depth == 0, timeout=60)
+            rest = [
+                asyncio.ensure_future(server.kserve.ModelInfer(_request(_pixels(tiny_bundle, [s])), timeout=60))
+                for s in range(1, 13)
+            ]
+            await wait_for(lambda: batcher.queue_depth == 12, timeout=60)
+            gate.set()
+            await asyncio.gather(first, *rest)
+        assert backend.batches == [1, 8, 4]

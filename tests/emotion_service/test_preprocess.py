@@ -17,6 +17,7 @@ from emotion_service.preprocess import (
     ImageLimits,
     check_request,
     decode_image,
+    decode_rgb,
     raw_to_array,
     softmax,
     to_model_batch,
@@ -64,6 +65,26 @@ def test_to_model_input_matches_vit_image_processor(size: int) -> None:
         assert ours.shape == reference.shape == (3, size, size)
         assert ours.dtype == np.float32
         assert np.abs(ours - reference).max() <= 1e-3, img.shape
+
+
+@pytest.mark.parametrize("size", [224, 64])
+def test_decoded_picture_gives_exactly_the_array_input(size: int) -> None:
+    """The serving path resizes the decoded PIL image directly: bit-identical to the array path the test above pins."""
+    prep = Preprocessing(size, size, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 1 / 255)
+    rng = np.random.default_rng(2)
+    sources = [
+        encode(Image.fromarray(skdata.astronaut()).resize((256, 256)), "JPEG", quality=90),
+        encode(Image.fromarray(rng.integers(0, 256, (37, 91, 3), dtype=np.uint8)), "PNG"),
+        encode(Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)), "PNG"),
+        encode(Image.fromarray(gradient()).quantize(colors=16), "PNG"),
+    ]
+    for data in sources:
+        picture = decode_rgb(data, index=0, limits=LIMITS)
+        array = decode_image(data, index=0, limits=LIMITS)
+        assert picture.mode == "RGB" and np.array_equal(np.asarray(picture), array)
+        np.testing.assert_array_equal(to_model_input(picture, prep), to_model_input(array, prep))
+    with pytest.raises(ValueError, match="RGB"):
+        to_model_input(Image.new("L", (8, 8)), prep)
 
 
 def test_preprocessing_uses_antialiased_resize_not_plain_bilinear() -> None:

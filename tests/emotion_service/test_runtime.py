@@ -150,6 +150,10 @@ def test_settings_defaults_env_and_flags() -> None:
     assert loaded.precisions == ("fp32", "int8") and loaded.resolved_default_precision == "int8"
     assert loaded.max_batch_size == 8 and loaded.batching is False
     assert loaded.max_queue_delay_s == pytest.approx(0.0015)
+    assert defaults.work_conserving and defaults.effective_queue_delay_s == 0.0
+    delayed = EmotionSettings.load(["--no-work-conserving", "--max-queue-delay-ms", "1.5"], env={})
+    assert delayed.effective_queue_delay_s == pytest.approx(0.0015)
+    assert EmotionSettings.load([], env={"EMOTION_WORK_CONSERVING": "false"}).work_conserving is False
 
 
 def test_every_setting_is_documented() -> None:

@@ -26,6 +26,9 @@ def test_settings_defaults_env_and_flags() -> None:
     assert loaded.variant_dir == ("flux.1-dev=/m/dev", "flux.1-schnell=/m/s")
     policy = batch_policy(loaded)
     assert (policy.max_batch_size, policy.max_queue_size, policy.max_concurrent_batches) == (2, 6, 1)
+    assert policy.work_conserving  # an idle device starts a lone request at once
+    delayed = batch_policy(ImageSettings.load(["--no-work-conserving", "--batch-delay-ms", "7"], env={}))
+    assert not delayed.work_conserving and delayed.max_queue_delay_s == pytest.approx(0.007)
     with pytest.raises(SystemExit):
         ImageSettings.load(["--backend", "tensorflow"], env={})
     with pytest.raises(SystemExit, match="max_queue_images"):

@@ -33,7 +33,7 @@ class Recorder:
 
 async def test_lone_request_waits_for_the_delay_then_runs_alone() -> None:
     recorder = Recorder()
-    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=8, max_queue_delay_s=0.05))
+    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=8, max_queue_delay_s=0.05, work_conserving=False))
     started = time.monotonic()
     # The 30 s guard only stops a hang (a batcher waiting for a full batch); it is not a speed claim.
     assert await asyncio.wait_for(batcher.submit(3), timeout=30) == 30
@@ -44,7 +44,7 @@ async def test_lone_request_waits_for_the_delay_then_runs_alone() -> None:
 
 async def test_first_request_does_not_run_alone() -> None:
     recorder = Recorder()
-    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=8, max_queue_delay_s=0.1))
+    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=8, max_queue_delay_s=0.1, work_conserving=False))
     first = asyncio.ensure_future(batcher.submit(1))
     await asyncio.sleep(0.01)
     rest = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
@@ -278,7 +278,10 @@ async def test_timed_batch_function_gets_the_waits_the_observer_sees() -> None:
         return [i * 10 for i in items]
 
     batcher: DynamicBatcher[int, int] = DynamicBatcher(
-        run, BatchPolicy(max_batch_size=4, max_queue_delay_s=0.05), observer=Observer(), timed=True
+        run,
+        BatchPolicy(max_batch_size=4, max_queue_delay_s=0.05, work_conserving=False),
+        observer=Observer(),
+        timed=True,
     )
     first = asyncio.ensure_future(batcher.submit(1))
     await asyncio.sleep(0.02)
@@ -287,4 +290,104 @@ async def test_timed_batch_function_gets_the_waits_the_observer_sees() -> None:
     assert items == [1, 2]
     assert observed == [waits]  # one clock: the batch function and the metrics get the same numbers
     assert waits[0] >= 0.04 and waits[0] > waits[1] >= 0.0  # the first waited for the delay, the second less
+
+
+# -- work-conserving formation (the default) and the Triton-style delay (opt-in) ----------------------------
+HOUR = 3600.0
+
+
+async def test_lone_request_on_an_idle_slot_runs_at_once() -> None:
+    """With a delay of an hour, a lone item still runs: an idle slot never waits for company."""
+    recorder = Recorder()
+    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=8, max_queue_delay_s=HOUR))
+    # The guard only turns a hang (waiting out the hour) into a failure; it bounds nothing that is measured.
+    async with asyncio.timeout(60):
+        assert await batcher.submit(3) == 30
+        assert await batcher.submit_many([4, 5]) == [40, 50]
+    assert recorder.batches == [[3], [4, 5]]
+    await batcher.close()
+
+
+async def test_idle_second_slot_takes_a_new_item_while_the_first_is_busy() -> None:
+    """Two slots: an item that arrives while slot 1 is held runs on slot 2 before slot 1 is released."""
+    events: list[str] = []
+    release_first = threading.Event()
+
+    def run(items: list[int]) -> list[int]:
+        events.append(f"start {items}")
+        if items == [1]:
+            release_first.wait(30)
+        events.append(f"end {items}")
+        return items
+
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        run, BatchPolicy(max_batch_size=8, max_queue_delay_s=HOUR, max_concurrent_batches=2)
+    )
+    first = asyncio.ensure_future(batcher.submit(1))
+    while not events:
+        await asyncio.sleep(0.001)
+    async with asyncio.timeout(60):
+        assert await batcher.submit(2) == 2  # ran although slot 1 is still held
+    assert events == ["start [1]", "start [2]", "end [2]"]
+    release_first.set()
+    assert await first == 1
+    await batcher.close()
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+async def test_burst_while_every_slot_is_busy_forms_full_batches(slots: int) -> None:
+    """Items that arrive while the slots are busy gather into max-size batches (no delay involved)."""
+    recorder = Recorder()
+    recorder.gate.clear()
+    policy = BatchPolicy(max_batch_size=16, max_queue_delay_s=HOUR, max_queue_size=256, max_concurrent_batches=slots)
+    batcher = DynamicBatcher(recorder, policy)
+    busy = []
+    async with asyncio.timeout(60):
+        for s in range(1, slots + 1):
+            busy.append(asyncio.ensure_future(batcher.submit(-s)))
+            while batcher.queue_depth or len(batcher._running) < s:
+                await asyncio.sleep(0.001)  # slot s now holds a single-item batch, blocked on the gate
+    burst = [asyncio.ensure_future(batcher.submit(i)) for i in range(50)]
+    await asyncio.sleep(0)
+    assert batcher.queue_depth == 50  # nothing dispatched while the slots are busy
+    recorder.gate.set()
+    async with asyncio.timeout(60):
+        assert await asyncio.gather(*burst) == [i * 10 for i in range(50)]
+        await asyncio.gather(*busy)
+    sizes = sorted(len(b) for b in recorder.batches)
+    assert sizes == sorted([1] * slots + [16, 16, 16, 2]), sizes
+    await batcher.close()
+
+
+async def test_delay_mode_holds_a_short_batch_on_an_idle_slot() -> None:
+    """work_conserving=False (Triton's behaviour): below max size nothing runs until the delay or a full batch."""
+    recorder = Recorder()
+    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=4, max_queue_delay_s=HOUR, work_conserving=False))
+    first = asyncio.ensure_future(batcher.submit_many([1, 2, 3]))
+    for _ in range(50):
+        await asyncio.sleep(0)  # the owner task gets every chance to run
+    assert recorder.batches == [] and batcher.queue_depth == 3
+    async with asyncio.timeout(60):
+        assert await batcher.submit(4) == 40  # the fourth item fills the batch: it goes at once
+    assert await first == [10, 20, 30]
+    assert recorder.batches == [[1, 2, 3, 4]]
+    await batcher.close()
+
+
+async def test_delay_mode_delay_is_the_upper_bound_of_the_wait() -> None:
+    """With a short delay the lone item runs, and not before its delay passed (a lower bound: contention-proof)."""
+    dispatched: list[float] = []
+
+    def run(items: list[int]) -> list[int]:
+        dispatched.append(time.monotonic())
+        return items
+
+    delay = 0.05
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        run, BatchPolicy(max_batch_size=4, max_queue_delay_s=delay, work_conserving=False)
+    )
+    submitted = time.monotonic()
+    async with asyncio.timeout(60):
+        assert await batcher.submit(7) == 7
+    assert dispatched[0] - submitted >= delay
     await batcher.close()
