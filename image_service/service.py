@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
-from image_service.jobs import EncodedImage, GenerationResult, ImageFormat, Queued, Started, Step
+from image_service.adapters import AdapterInfo
+from image_service.jobs import AdapterWeight, EncodedImage, GenerationResult, ImageFormat, Queued, Started, Step
 from image_service.runtime import GenerationRuntime
 from image_service.validation import RequestOptions, validate_preview_size
 from image_service.variants import Capability, VariantSpec, WeightsOrigin, known_names
@@ -38,6 +39,7 @@ _CAPABILITY_PB = {
     Capability.FEW_STEP: image_pb2.CAPABILITY_FEW_STEP,
     Capability.IMAGE_TO_IMAGE: image_pb2.CAPABILITY_IMAGE_TO_IMAGE,
     Capability.NEGATIVE_PROMPT: image_pb2.CAPABILITY_NEGATIVE_PROMPT,
+    Capability.INPAINTING: image_pb2.CAPABILITY_INPAINTING,
 }
 _ORIGIN_PB = {
     WeightsOrigin.RANDOM.value: image_pb2.WEIGHTS_ORIGIN_RANDOM,
@@ -63,6 +65,26 @@ def options_from_pb(request: image_pb2.GenerateRequest) -> RequestOptions:
         quality=request.quality,
         reference_images=tuple(request.reference_images),
         strength=request.strength if request.HasField("strength") else None,
+        mask=request.mask,
+        adapters=tuple((a.name, a.scale if a.HasField("scale") else None) for a in request.adapters),
+    )
+
+
+def adapter_weight_to_pb(adapter: AdapterWeight) -> image_pb2.AdapterWeight:
+    """An applied adapter and its scale as protobuf."""
+    return image_pb2.AdapterWeight(name=adapter.name, scale=adapter.scale)
+
+
+def adapter_to_pb(info: AdapterInfo) -> image_pb2.Adapter:
+    """A loaded adapter as ListVariants shows it."""
+    return image_pb2.Adapter(
+        name=info.name,
+        base_variant=info.base_variant,
+        rank=info.rank,
+        layers=info.layers,
+        sha256=info.sha256,
+        source=str(info.path),
+        description=info.description,
     )
 
 
@@ -93,10 +115,13 @@ def response_to_pb(result: GenerationResult) -> image_pb2.GenerateResponse:
             total_seconds=t.total_seconds,
             seconds_per_step=t.seconds_per_step,
         ),
+        adapters=[adapter_weight_to_pb(a) for a in params.adapters],
     )
 
 
-def variant_to_pb(spec: VariantSpec, *, backend: str, loaded: bool) -> image_pb2.Variant:
+def variant_to_pb(
+    spec: VariantSpec, *, backend: str, loaded: bool, adapters: Sequence[AdapterInfo] = ()
+) -> image_pb2.Variant:
     """A variant's spec and state as protobuf."""
     d, lim = spec.defaults, spec.limits
     return image_pb2.Variant(
@@ -133,6 +158,7 @@ def variant_to_pb(spec: VariantSpec, *, backend: str, loaded: bool) -> image_pb2
         weights_origin=_ORIGIN_PB[spec.weights_origin.value],
         random_weights=spec.weights_origin is WeightsOrigin.RANDOM,
         quality_domain=spec.quality_domain,
+        adapters=[adapter_to_pb(a) for a in sorted(adapters, key=lambda a: a.name)],
     )
 
 
@@ -206,5 +232,6 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             spec = self.runtime.spec(name)
             loaded = self.runtime.variants.get(name)
             backend = loaded.backend if loaded else self.configured_backend
-            variants.append(variant_to_pb(spec, backend=backend, loaded=loaded is not None))
+            adapters = list(loaded.adapters.values()) if loaded else []
+            variants.append(variant_to_pb(spec, backend=backend, loaded=loaded is not None, adapters=adapters))
         return image_pb2.ListVariantsResponse(variants=variants, default_variant=self.default_variant)

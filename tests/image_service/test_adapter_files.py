@@ -1,0 +1,37 @@
+"""Reading adapter files without a server: rank, layers, base variant, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from image_service.adapters import inspect_adapter
+from image_service.jobs import AdapterWeight
+from image_service.sources import VariantSource
+from servicekit.errors import FailedPrecondition
+from tests.image_service.adapters_fixture import write_random_adapter
+
+
+@pytest.fixture(scope="module")
+def cool(tmp_path_factory: pytest.TempPathFactory, tiny_source: VariantSource) -> Path:
+    out = tmp_path_factory.mktemp("adapter") / "cool"
+    write_random_adapter(tiny_source, out, seed=2, rank=8)
+    return out
+
+
+def test_inspect_adapter_reads_rank_layers_and_refuses_non_adapters(cool: Path, tmp_path: Path) -> None:
+    info = inspect_adapter("cool", cool, "ignored")
+    assert (info.rank, info.base_variant) == (8, "tiny-flux") and info.layers >= 8
+    (tmp_path / "weights.bin").write_bytes(b"pickle")
+    with pytest.raises(FailedPrecondition, match=r"not a \.safetensors file"):
+        inspect_adapter("x", tmp_path / "weights.bin", "tiny-flux")
+    with pytest.raises(FailedPrecondition, match="does not exist"):
+        inspect_adapter("x", tmp_path / "missing", "tiny-flux")
+    (tmp_path / "broken.safetensors").write_bytes(b"\x00" * 16)
+    with pytest.raises(FailedPrecondition, match="not a readable safetensors file"):
+        inspect_adapter("x", tmp_path / "broken.safetensors", "tiny-flux")
+
+
+def test_adapter_weight_label() -> None:
+    assert AdapterWeight("warm", 0.5).label() == "warm:0.5"
