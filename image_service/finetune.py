@@ -56,7 +56,7 @@ class LoraRecipe:
     """What and how long to train."""
 
     rank: int = 8
-    alpha: float = 8.0
+    alpha: int = 8
     steps: int = 300
     batch_size: int = 8
     lr: float = 1e-3
@@ -316,9 +316,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (0 = none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     defaults = LoraRecipe()
-    for name in ("rank", "steps", "batch_size", "size", "seed", "max_sequence_length"):
+    for name in ("rank", "alpha", "steps", "batch_size", "size", "seed", "max_sequence_length"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
-    for name in ("alpha", "lr"):
+    for name in ("lr",):
         p.add_argument(f"--{name}", type=float, default=getattr(defaults, name))
     return p.parse_args(argv)
 

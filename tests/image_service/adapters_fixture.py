@@ -18,7 +18,7 @@ from image_service.sources import VariantSource
 def write_random_adapter(source: VariantSource, out: Path, *, seed: int, rank: int = 4, std: float = 0.3) -> Path:
     """Write a rank-``rank`` adapter with seeded random B matrices for ``source`` into ``out``."""
     pipe = load_pipeline(source, torch.float32)
-    params = add_lora(pipe.transformer, LoraRecipe(rank=rank, alpha=float(rank), seed=seed))
+    params = add_lora(pipe.transformer, LoraRecipe(rank=rank, alpha=rank, seed=seed))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in pipe.transformer.named_parameters():
