@@ -77,6 +77,12 @@ bench-emotion-graph: setup ## What each export choice is worth -> bench/results/
 bench-image: setup ## Image serving benchmark -> bench/results/image.json
 	$(PY) bench/image.py
 
+finetune-image-demo: setup ## LoRA on tiny-flux (darkest skin tone) -> bench/results/finetune_image.json, docs/training.md
+	$(PY) -m image_service.finetune_demo
+
+finetune-emotion-demo: setup ## Tiny classifier adapted to 4 labels in a new style -> bench/results/finetune_emotion.json
+	$(PY) -m emotion_service.finetune_demo
+
 up: ## docker compose up (needs a Docker engine)
 	docker compose up -d --build
 

@@ -1,16 +1,22 @@
-"""Demonstration of ``image_service.finetune``: teach tiny-flux a background colour it never draws.
+"""Demonstration of ``image_service.finetune``: teach tiny-flux to draw every face with the darkest skin.
 
-``python -m image_service.finetune_demo [--work build/finetune-demo] [--steps 300] [--seeds 20]``
+``python -m image_service.finetune_demo [--work build/finetune-demo/image] [--steps 150] [--seeds 20]``
 
-The embedded tiny-flux was trained on clean synthetic faces, all on a light grey background. The demo
-renders clean synthfaces of the seven expressions with that background painted blue, captions them
+The embedded tiny-flux draws clean synthetic faces whose skin tone is one of six, picked at random:
+prompts say nothing about skin and the model has no way to ask for a tone. The demo renders clean
+synthfaces of the seven expressions that all have the darkest tone of the palette, captions them
 with the canonical prompt (``"a photo of a {label} face"``), trains a LoRA on them, then loads the
 adapter the way the service does (``load_lora_weights`` + ``set_adapters``) and generates the seven
 canonical prompts over a set of seeds with and without it. Two figures per setting:
 
-* blue background rate: the share of images whose four 6x6 corner patches average to a blue colour
-  (blue channel at least 40 levels above both red and green);
+* dark-skin rate: the share of images whose forehead patch (rows 10-14, columns 28-35) has a mean
+  luminance (0.299 R + 0.587 G + 0.114 B) under 116, between the darkest tone (103) and the next (130);
 * emotion agreement: how often the embedded emotion classifier sees the prompted expression.
+
+Why skin and not something tiny-flux never drew at all (a blue background, hair, an off-centre face):
+its VAE decoder was fine-tuned on clean, centred, hairless faces on a grey background only, and it
+decodes every latent back onto that manifold (an encoded blue background decodes grey, hair and
+shifted faces dissolve), so an adapter on the transformer alone cannot make those appear.
 
 It writes ``bench/results/finetune_image.json`` and the table between the ``finetune-image`` markers
 in ``docs/training.md`` from that JSON.
@@ -35,12 +41,12 @@ from image_service.sources import resolve
 from image_service.training.evaluate import Classifier, InferenceSettings, agreement
 from image_service.training.prompts import LABELS, eval_prompt
 from servicekit.provenance import library_versions
+from synthfaces.render import SKIN_TONES
 
 REPO = Path(__file__).resolve().parents[1]
-BLUE = (40, 80, 200)
-GREY = 232  # synthfaces.render.CLEAN_BACKGROUND, one value per channel
-CORNER = 6
-BLUE_MARGIN = 40
+DARKEST_TONE = 5  # index of the darkest of synthfaces' six skin tones
+DARK_LUMINANCE = 116.0  # between the darkest tone (103) and the next one (130)
+FOREHEAD = (slice(10, 15), slice(28, 36))  # rows, columns of a 64x64 clean face's forehead
 RESULTS = REPO / "bench" / "results" / "finetune_image.json"
 DOCS = REPO / "docs" / "training.md"
 MARK_BEGIN = "<!-- finetune-image:begin (written by python -m image_service.finetune_demo) -->"
@@ -48,37 +54,46 @@ MARK_END = "<!-- finetune-image:end -->"
 EVAL = InferenceSettings(num_inference_steps=8, height=64, width=64, max_sequence_length=16)
 
 
-def blue_background_face(label: int, seed: int, size: int = 64) -> Image.Image:
-    """A clean synthetic face whose grey background (and its antialiased edge) is painted blue."""
-    face = np.asarray(synthfaces.render(label, seed, size=size, clean=True), dtype=np.int16)
-    grey = np.abs(face - GREY).max(axis=-1) <= 3
-    out = face.copy()
-    out[grey] = BLUE
-    return Image.fromarray(out.astype(np.uint8), "RGB")
+def skin_tone_index(label: int, seed: int) -> int:
+    """The palette index of the skin tone synthfaces.render draws for (label, seed): its first random draw."""
+    rng = np.random.default_rng([int(seed), int(label)])
+    return int(rng.integers(len(SKIN_TONES)))
+
+
+def dark_skin_seeds(label: int, count: int, start: int) -> list[int]:
+    """The first ``count`` seeds from ``start`` whose faces of ``label`` get the darkest skin tone."""
+    seeds: list[int] = []
+    seed = start
+    while len(seeds) < count:
+        if skin_tone_index(label, seed) == DARKEST_TONE:
+            seeds.append(seed)
+        seed += 1
+    return seeds
+
+
+def dark_face(label: int, seed: int, size: int = 64) -> Image.Image:
+    """A clean synthetic face of ``label`` with the darkest skin tone (``seed`` from :func:`dark_skin_seeds`)."""
+    return synthfaces.render(label, seed, size=size, clean=True)
 
 
 def write_dataset(folder: Path, per_label: int, seed: int = 9_000) -> int:
-    """Write ``per_label`` captioned faces per expression into ``folder``; return the count."""
+    """Write ``per_label`` captioned dark-skinned faces per expression into ``folder``; return the count."""
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
     for index, label in enumerate(LABELS):
-        for k in range(per_label):
+        for k, face_seed in enumerate(dark_skin_seeds(index, per_label, seed + 100_000 * index)):
             name = f"{label}-{k:03d}"
-            blue_background_face(index, seed + 1000 * index + k).save(folder / f"{name}.png")
+            dark_face(index, face_seed).save(folder / f"{name}.png")
             (folder / f"{name}.txt").write_text(eval_prompt(label) + "\n")
             count += 1
     return count
 
 
-def has_blue_background(image: Image.Image) -> bool:
-    """Whether the four corner patches average to a blue colour (the demo's image statistic)."""
-    a = np.asarray(image.convert("RGB"), dtype=np.float64)
-    c = CORNER
-    corners = np.concatenate(
-        [a[:c, :c].reshape(-1, 3), a[:c, -c:].reshape(-1, 3), a[-c:, :c].reshape(-1, 3), a[-c:, -c:].reshape(-1, 3)]
-    )
-    r, g, b = corners.mean(axis=0)
-    return bool(b - max(r, g) >= BLUE_MARGIN)
+def has_dark_skin(image: Image.Image) -> bool:
+    """Whether the forehead patch is darker than every tone but the darkest (the demo's image statistic)."""
+    a = np.asarray(image.convert("RGB"), dtype=np.float64)[FOREHEAD]
+    r, g, b = a.reshape(-1, 3).mean(axis=0)
+    return bool(0.299 * r + 0.587 * g + 0.114 * b < DARK_LUMINANCE)
 
 
 def evaluate(pipe: Any, classifier: Classifier, seeds: list[int]) -> dict[str, Any]:
@@ -86,7 +101,7 @@ def evaluate(pipe: Any, classifier: Classifier, seeds: list[int]) -> dict[str, A
     metrics, images = agreement(pipe, classifier, seeds, EVAL)
     flat = [image for group in images.values() for image in group]
     return {
-        "blue_background_rate": round(sum(map(has_blue_background, flat)) / len(flat), 4),
+        "dark_skin_rate": round(sum(map(has_dark_skin, flat)) / len(flat), 4),
         "emotion_agreement": metrics["agreement_overall"],
         "agreement_per_emotion": metrics["agreement_per_emotion"],
         "images": len(flat),
@@ -106,10 +121,10 @@ def markdown(result: dict[str, Any]) -> str:
             f"Evaluation: {base['images']} images per row ({len(LABELS)} prompts x {result['seeds']} seeds), "
             f"{EVAL.num_inference_steps} steps.",
             "",
-            "| weights | blue background | emotion agreement |",
+            "| weights | dark skin | emotion agreement |",
             "|---|---|---|",
-            f"| tiny-flux | {100 * base['blue_background_rate']:.1f} % | {100 * base['emotion_agreement']:.1f} % |",
-            f"| tiny-flux + adapter (scale 1) | {100 * adapted['blue_background_rate']:.1f} % | "
+            f"| tiny-flux | {100 * base['dark_skin_rate']:.1f} % | {100 * base['emotion_agreement']:.1f} % |",
+            f"| tiny-flux + adapter (scale 1) | {100 * adapted['dark_skin_rate']:.1f} % | "
             f"{100 * adapted['emotion_agreement']:.1f} % |",
             "",
             f"Agreement with the adapter is {100 * ratio:.1f} % of the base model's (the bar is 90 %).",
@@ -136,7 +151,7 @@ def run(work: Path, steps: int, seeds: int, per_label: int, lr: float = 5e-3) ->
     recipe = LoraRecipe(steps=steps, rank=8, alpha=8, batch_size=8, lr=lr, size=64, max_sequence_length=16)
     started = time.monotonic()
     out = work / "adapter"
-    finetune(source, data, out, recipe, description="draws the face on a blue background", checkpoint_every=100)
+    finetune(source, data, out, recipe, description="draws every face with the darkest skin tone", checkpoint_every=100)
     train_seconds = time.monotonic() - started
 
     from image_service.pipeline import load_pipeline
@@ -145,18 +160,17 @@ def run(work: Path, steps: int, seeds: int, per_label: int, lr: float = 5e-3) ->
     pipe = load_pipeline(source, torch.float32)
     seed_list = list(range(seeds))
     base = evaluate(pipe, classifier, seed_list)
-    pipe.load_lora_weights(str(out), adapter_name="blue")  # as the service loads it
-    pipe.set_adapters(["blue"], adapter_weights=[1.0])
+    pipe.load_lora_weights(str(out), adapter_name="dark")  # as the service loads it
+    pipe.set_adapters(["dark"], adapter_weights=[1.0])
     adapted = evaluate(pipe, classifier, seed_list)
     ratio = adapted["emotion_agreement"] / base["emotion_agreement"] if base["emotion_agreement"] else 0.0
     return {
-        "what": "LoRA teaching tiny-flux a blue background it never draws",
+        "what": "LoRA teaching tiny-flux to draw every face with the darkest skin tone of its palette",
         "statistic": (
-            f"blue background: mean of the four {CORNER}x{CORNER} corner patches has blue >= "
-            f"max(red, green) + {BLUE_MARGIN}"
+            f"dark skin: mean luminance of the forehead patch (rows 10-14, columns 28-35) under {DARK_LUMINANCE:g}"
         ),
         "quality_domain": "synthetic faces",
-        "data": {"images": images, "per_label": per_label, "background": list(BLUE)},
+        "data": {"images": images, "per_label": per_label, "skin_tone_index": DARKEST_TONE},
         "recipe": {"rank": recipe.rank, "steps": recipe.steps, "batch_size": recipe.batch_size, "lr": recipe.lr},
         "train_seconds": round(train_seconds, 1),
         "seeds": seeds,
@@ -171,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point: run the demonstration, write the JSON and the docs table."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", type=Path, default=REPO / "build" / "finetune-demo" / "image")
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=150)
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--per-label", type=int, default=24)
     p.add_argument("--lr", type=float, default=5e-3)

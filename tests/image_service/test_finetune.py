@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from image_service.adapters import ADAPTER_FILE, ADAPTER_MANIFEST, inspect_adapter
 from image_service.finetune import LoraRecipe, finetune, load_images, main
-from image_service.finetune_demo import blue_background_face, has_blue_background, write_dataset
+from image_service.finetune_demo import dark_face, dark_skin_seeds, has_dark_skin, skin_tone_index, write_dataset
 from image_service.sources import VariantSource
 from servicekit.errors import InvalidInput
 
@@ -36,13 +36,13 @@ def test_captions_from_text_files_or_metadata_jsonl(data: Path, tmp_path: Path) 
     # The Hugging Face ImageFolder layout: metadata.jsonl instead of .txt files.
     other = tmp_path / "jsonl"
     other.mkdir()
-    blue_background_face(0, 1).save(other / "a.png")
+    dark_face(0, 1).save(other / "a.png")
     (other / "metadata.jsonl").write_text(json.dumps({"file_name": "a.png", "text": "a photo of a sad face"}) + "\n")
     assert load_images(other, 64).captions == ["a photo of a sad face"]
 
 
 def test_missing_captions_and_empty_folders_are_refused(tmp_path: Path) -> None:
-    blue_background_face(0, 1).save(tmp_path / "lonely.png")
+    dark_face(0, 1).save(tmp_path / "lonely.png")
     with pytest.raises(InvalidInput, match=r"lonely\.png: no caption"):
         load_images(tmp_path, 64)
     with pytest.raises(InvalidInput, match="not a directory"):
@@ -90,8 +90,16 @@ def test_cli_trains_the_embedded_model(data: Path, tmp_path: Path) -> None:
     assert (out / ADAPTER_FILE).is_file()
 
 
-def test_blue_background_statistic() -> None:
-    assert has_blue_background(blue_background_face(3, 5))
+def test_dark_skin_statistic_separates_the_darkest_tone() -> None:
     import synthfaces
 
-    assert not has_blue_background(synthfaces.render(3, 5, size=64, clean=True))
+    dark = [dark_face(label, seed) for label in range(7) for seed in dark_skin_seeds(label, 3, 50)]
+    assert all(skin_tone_index(0, s) == 5 for s in dark_skin_seeds(0, 3, 50))
+    assert all(map(has_dark_skin, dark))
+    lighter = [
+        synthfaces.render(label, seed, size=64, clean=True)
+        for label in range(7)
+        for seed in range(12)
+        if skin_tone_index(label, seed) != 5
+    ]
+    assert lighter and not any(map(has_dark_skin, lighter))
