@@ -10,7 +10,7 @@ MODELS := build/models
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
+.PHONY: help setup models protos check-protos lint test test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e finetune-image-demo finetune-emotion-demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
