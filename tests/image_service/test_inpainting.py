@@ -202,3 +202,31 @@ def test_decode_mask_binarises_at_128() -> None:
     mask = decode_mask(png(Image.fromarray(grey)), (8, 8))
     values = np.asarray(mask)
     assert set(np.unique(values)) == {0, 255} and (values == 255).sum() == 4
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_ranker_inpainting_probe_passes_on_the_real_service(server: Server) -> None:
+    from ranker.catalog import load_catalog
+    from ranker.clients import ServiceClients
+    from ranker.probes import REGISTRY, NotApplicable, ProbeContext, ProbeSettings, Target
+
+    reply = await server.stub.ListVariants(image_pb2.ListVariantsRequest())
+    variants = {v.name: v for v in reply.variants}
+    card = load_catalog().get("tiny-flux")
+    assert card is not None
+    address = f"127.0.0.1:{server.host.port}"
+    clients = ServiceClients(address, address, rpc_timeout=60.0)
+    try:
+        ctx = ProbeContext(clients, ProbeSettings())
+        probe = REGISTRY["generator.inpainting"]
+
+        def target(name: str) -> Target:
+            return Target(card, "image", name, "synthetic-trained", False, "test", info=variants[name])
+
+        (m,) = await probe.run(ctx, [target("tiny-flux")])
+        assert m.passed and m.capability == "inpainting" and m.value == 0.0, m.detail
+        assert m.detail["inside_mean_change"] >= 2.0
+        with pytest.raises(NotApplicable):
+            await probe.run(ctx, [target("flux.1-kontext-dev")])
+    finally:
+        await clients.close()
