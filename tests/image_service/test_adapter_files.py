@@ -35,3 +35,25 @@ def test_inspect_adapter_reads_rank_layers_and_refuses_non_adapters(cool: Path, 
 
 def test_adapter_weight_label() -> None:
     assert AdapterWeight("warm", 0.5).label() == "warm:0.5"
+
+
+def test_adapters_for_a_variant_the_server_does_not_load_stop_the_start(tmp_path: Path) -> None:
+    import json
+
+    import torch
+    from prometheus_client import CollectorRegistry
+    from safetensors.torch import save_file
+
+    from image_service.main import ImageComponent
+    from tests.image_service.conftest import server_settings
+
+    folder = tmp_path / "dev-style"
+    folder.mkdir()
+    save_file({"transformer.blocks.0.attn.to_q.lora_A.weight": torch.zeros(4, 8)}, str(folder / "style.safetensors"))
+    (folder / "adapter_manifest.json").write_text(json.dumps({"base_variant": "flux.1-dev"}))
+    component = ImageComponent(server_settings(lora=(f"style={folder}",)), CollectorRegistry())
+    with pytest.raises(FailedPrecondition, match=r"lora: adapters for flux\.1-dev, which this server does not load"):
+        component.adapters_by_variant()
+    (folder / "adapter_manifest.json").unlink()  # no manifest: the default variant is the base
+    grouped = component.adapters_by_variant()
+    assert list(grouped) == ["tiny-flux"] and grouped["tiny-flux"]["style"].rank == 4
