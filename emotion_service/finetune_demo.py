@@ -58,7 +58,8 @@ def markdown(result: dict[str, Any]) -> str:
             MARK_BEGIN,
             f"Data: {result['images']} faces ({', '.join(report['labels'])}; {result['style']}), "
             f"{report['held_out_images']} held out. Base: the embedded tiny model. Training: "
-            f"{result['recipe']['epochs']} epochs, {report['train_seconds']:.0f} s on this machine's CPU.",
+            f"{result['recipe']['epochs']} epochs, {report['train_seconds']:.0f} s "
+            "(wall time on a shared 2-core CPU with other jobs running).",
             "",
             "| model | held-out accuracy |",
             "|---|---|",

@@ -2,8 +2,8 @@
 
 ``python -m image_service.finetune_demo [--work build/finetune-demo/image] [--steps 150] [--seeds 20]``
 
-The embedded tiny-flux draws clean synthetic faces whose skin tone is one of six, picked at random:
-prompts say nothing about skin and the model has no way to ask for a tone. The demo renders clean
+The embedded tiny-flux was trained on clean synthetic faces in six skin tones, but prompts say nothing
+about skin, no prompt selects a tone, and it does not draw the darkest one. The demo renders clean
 synthfaces of the seven expressions that all have the darkest tone of the palette, captions them
 with the canonical prompt (``"a photo of a {label} face"``), trains a LoRA on them, then loads the
 adapter the way the service does (``load_lora_weights`` + ``set_adapters``) and generates the seven
@@ -117,7 +117,8 @@ def markdown(result: dict[str, Any]) -> str:
             MARK_BEGIN,
             f"Adapter: rank {result['recipe']['rank']}, {result['recipe']['steps']} steps of batch "
             f"{result['recipe']['batch_size']} on {result['data']['images']} images, "
-            f"{result['train_seconds']:.0f} s of training on this machine's CPU. "
+            f"{result['train_seconds']:.0f} s of training "
+            "(wall time on a shared 2-core CPU with other jobs running). "
             f"Evaluation: {base['images']} images per row ({len(LABELS)} prompts x {result['seeds']} seeds), "
             f"{EVAL.num_inference_steps} steps.",
             "",
