@@ -7,6 +7,12 @@ weights are never reloaded or copied. Before each run the pipeline thread activa
 adapters with ``set_adapters(names, weights)`` (or disables LoRA for base-weight runs), which only
 flips which matrices count and their scales.
 
+With ``--torch-compile`` switching must not recompile, so the compiled transformer holds one adapter
+slot prepared with diffusers' ``enable_lora_hotswap`` (padded to the largest rank) before its first
+forward: switching copies the next adapter's matrices into the slot (``load_lora_weights(...,
+hotswap=True)``) and scales are written into the slot's scaling tensors in place (0 for base-weight
+runs). A compiled server therefore applies one adapter per request.
+
 Only the PyTorch backend can apply adapters: the ONNX Runtime and TensorRT backends run a frozen
 exported graph, so they refuse adapters with FailedPrecondition naming the backend.
 """
@@ -30,6 +36,8 @@ log = logging.getLogger("emoflux.image.adapters")
 
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"  # diffusers' save_lora_weights name
 ADAPTER_MANIFEST = "adapter_manifest.json"  # written by image_service.finetune
+HOTSWAP_SLOT = "hotswap"  # the one adapter slot of a compiled transformer
+COMPILED = "torch-compile"
 # Key fragments of the "down" (A) matrix in the layouts diffusers reads: peft/diffusers, kohya, XLabs.
 _DOWN_MARKERS = (".lora_A.", ".lora_down.", ".down.")
 
@@ -125,6 +133,9 @@ def load_adapters(loaded: Any, adapters: Mapping[str, AdapterInfo]) -> None:
     if not can_apply_adapters(loaded.backend):
         raise refuse_backend(loaded.backend)
     pipe = loaded.pipe
+    if loaded.backend == COMPILED:
+        _prepare_hotswap(loaded, adapters)
+        return
     for info in adapters.values():
         try:
             pipe.load_lora_weights(str(info.path), adapter_name=info.name)
@@ -139,6 +150,47 @@ def load_adapters(loaded: Any, adapters: Mapping[str, AdapterInfo]) -> None:
     loaded.active_adapters = ()
 
 
+def _prepare_hotswap(loaded: Any, adapters: Mapping[str, AdapterInfo]) -> None:
+    """Give a compiled (not yet run) transformer one hot-swappable slot holding the first adapter."""
+    pipe = loaded.pipe
+    # The transformer is wrapped by torch.compile but has not run: nothing is traced yet.
+    pipe.enable_lora_hotswap(target_rank=max(a.rank for a in adapters.values()), check_compiled="ignore")
+    first = next(iter(adapters.values()))
+    pipe.load_lora_weights(str(first.path), adapter_name=HOTSWAP_SLOT)
+    loaded.adapters.update(adapters)
+    loaded.hotswap_slot = first.name
+    loaded.slot_scaling = _slot_scalings(pipe.transformer)
+    _scale_slot(loaded, 0.0)  # base weights until a request names an adapter
+    loaded.active_adapters = ()
+    log.info("adapters %s hot-swappable in %s (rank <= %d)", ", ".join(adapters), loaded.spec.name,
+             max(a.rank for a in adapters.values()))  # fmt: skip
+
+
+def _slot_scalings(transformer: Any) -> dict[Any, float]:
+    """The slot's scaling tensor of every LoRA layer with the value the loaded adapter gives it."""
+    found: dict[Any, float] = {}
+    for module in transformer.modules():
+        scaling = getattr(module, "scaling", None)
+        if isinstance(scaling, dict) and HOTSWAP_SLOT in scaling:
+            found[module] = float(scaling[HOTSWAP_SLOT])
+    return found
+
+
+def _scale_slot(loaded: Any, scale: float) -> None:
+    """Write ``scale`` into the slot's scaling tensors in place (a new Python float would recompile)."""
+    for module, base in loaded.slot_scaling.items():
+        module.scaling[HOTSWAP_SLOT].fill_(base * scale)
+
+
+def check_combination(backend: str, adapters: tuple[AdapterWeight, ...]) -> None:
+    """A compiled transformer applies at most one adapter per request (FailedPrecondition otherwise)."""
+    if backend == COMPILED and len(adapters) > 1:
+        raise FailedPrecondition(
+            f"adapters: the {backend} backend hot-swaps one adapter per request ({len(adapters)} given); "
+            "serve without --torch-compile to combine adapters"
+        )
+
+
 def activate(loaded: Any, adapters: tuple[AdapterWeight, ...]) -> None:
     """Make ``adapters`` (with their scales) the ones the next run uses; no-op when already active.
 
@@ -147,6 +199,10 @@ def activate(loaded: Any, adapters: tuple[AdapterWeight, ...]) -> None:
     key = tuple((a.name, a.scale) for a in adapters)
     if key == loaded.active_adapters:
         return
+    if loaded.hotswap_slot is not None:
+        _activate_slot(loaded, adapters)
+        loaded.active_adapters = key
+        return
     pipe = loaded.pipe
     if adapters:
         pipe.enable_lora()
@@ -154,3 +210,17 @@ def activate(loaded: Any, adapters: tuple[AdapterWeight, ...]) -> None:
     else:
         pipe.disable_lora()
     loaded.active_adapters = key
+
+
+def _activate_slot(loaded: Any, adapters: tuple[AdapterWeight, ...]) -> None:
+    """Compiled transformer: swap the requested adapter into the slot if needed, then set its scale."""
+    if not adapters:
+        _scale_slot(loaded, 0.0)
+        return
+    (adapter,) = adapters  # check_combination refused more at admission
+    if adapter.name != loaded.hotswap_slot:
+        info = loaded.adapters[adapter.name]
+        loaded.pipe.load_lora_weights(str(info.path), adapter_name=HOTSWAP_SLOT, hotswap=True)
+        loaded.hotswap_slot = adapter.name
+        loaded.slot_scaling = _slot_scalings(loaded.pipe.transformer)
+    _scale_slot(loaded, adapter.scale)

@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from image_service.adapters import can_apply_adapters, refuse_backend
+from image_service.adapters import can_apply_adapters, check_combination, refuse_backend
 from image_service.encoding import decode_reference, encode_image
 from image_service.generation import RunReport, run_batch
 from image_service.inpainting import decode_mask
@@ -122,6 +122,7 @@ class GenerationRuntime:
         if options.adapters and not can_apply_adapters(loaded.backend):
             raise refuse_backend(loaded.backend)
         params = validate(options, spec, loaded.count_tokens, draw_seed, loaded.adapters)
+        check_combination(loaded.backend, params.adapters)
         references = []
         mask = None
         if options.reference_images:

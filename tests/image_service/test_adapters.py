@@ -159,3 +159,29 @@ async def test_onnx_backend_refuses_adapters_naming_the_backend(adapter_dirs: di
             load_adapters(loaded, {"warm": info_warm})
         ok = await onnx.stub.Generate(request(seed=1))
         assert not ok.adapters
+
+
+async def test_compiled_transformer_hot_swaps_adapters_without_recompiling(adapter_dirs: dict[str, Path]) -> None:
+    from torch._dynamo.utils import counters
+
+    lora = tuple(f"{name}={path}" for name, path in adapter_dirs.items())
+    async with running_server(server_settings(lora=lora, torch_compile=True)) as compiled:
+        loaded = compiled.component.runtime.variants["tiny-flux"]
+        assert loaded.backend == "torch-compile" and loaded.hotswap_slot is not None
+        graphs = dict(counters["stats"])
+        base = await pixels(compiled)
+        warm = await pixels(compiled, adapters=adapters(("warm", None)))
+        cool = await pixels(compiled, adapters=adapters(("cool", 1.0)))
+        half = await pixels(compiled, adapters=adapters(("warm", 0.5)))
+        warm_again = await pixels(compiled, adapters=adapters(("warm", 1.0)))
+        base_again = await pixels(compiled)
+        for changed in (warm, cool, half):
+            assert np.abs(changed - base).mean() > 2.0
+        assert np.abs(warm - cool).mean() > 2.0 and np.abs(half - warm).mean() > 1.0
+        assert np.abs(warm_again - warm).max() <= 1 and np.abs(base_again - base).max() <= 1
+        # No new graph was traced while switching adapters and scales.
+        assert dict(counters["stats"]) == graphs
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await compiled.stub.Generate(request(adapters=adapters(("warm", None), ("cool", None))))
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "torch-compile backend hot-swaps one adapter" in info.value.details()

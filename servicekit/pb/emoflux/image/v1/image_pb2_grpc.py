@@ -103,8 +103,9 @@ class ImageServiceServicer:
         `Variant.adapters`, named twice, or a scale that is not finite or outside
         [-8, 8].
         * FAILED_PRECONDITION: adapters requested from a server whose transformer
-        backend cannot apply LoRA adapters (ONNX Runtime, TensorRT); the message
-        names the backend.
+        backend cannot apply LoRA adapters (ONNX Runtime, TensorRT), or more than
+        one adapter on the torch-compile backend (it hot-swaps one at a time); the
+        message names the backend.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
