@@ -57,3 +57,20 @@ def test_adapters_for_a_variant_the_server_does_not_load_stop_the_start(tmp_path
     (folder / "adapter_manifest.json").unlink()  # no manifest: the default variant is the base
     grouped = component.adapters_by_variant()
     assert list(grouped) == ["tiny-flux"] and grouped["tiny-flux"]["style"].rank == 4
+
+
+@pytest.mark.parametrize(
+    ("backend", "applies"),
+    [
+        ("torch", True),
+        ("torch-compile", True),
+        ("onnxruntime-cpu", False),
+        ("onnxruntime-cuda", False),
+        ("tensorrt", False),
+    ],
+)
+def test_only_pytorch_backends_apply_adapters(backend: str, applies: bool) -> None:
+    from image_service.adapters import can_apply_adapters, refuse_backend
+
+    assert can_apply_adapters(backend) is applies
+    assert f"the {backend} backend" in str(refuse_backend(backend))
