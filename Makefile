@@ -12,7 +12,7 @@ export TOKENIZERS_PARALLELISM := false
 
 GPU_PY ?= $(shell test -x .venv/bin/python && echo .venv/bin/python || echo python3)
 
-.PHONY: gpu-check gpu-wheels help setup models protos check-protos lint test test-slow test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e clean
+.PHONY: gpu-check gpu-wheels help setup models protos check-protos lint test test-slow test-all demo bench bench-emotion bench-emotion-graph bench-image up down buf-breaking validate-deploy docs test-e2e finetune-image-demo finetune-emotion-demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -83,6 +83,12 @@ bench-emotion-graph: setup ## What each export choice is worth -> bench/results/
 
 bench-image: setup ## Image serving benchmark -> bench/results/image.json
 	$(PY) bench/image.py
+
+finetune-image-demo: setup ## LoRA on tiny-flux (darkest skin tone) -> bench/results/finetune_image.json, docs/training.md
+	$(PY) -m image_service.build.finetune_demo
+
+finetune-emotion-demo: setup ## Tiny classifier adapted to 4 labels in a new style -> bench/results/finetune_emotion.json
+	$(PY) -m emotion_service.build.finetune_demo
 
 up: ## docker compose up (needs a Docker engine)
 	docker compose up -d --build

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import torch
 from prometheus_client import CollectorRegistry
 
+from image_service.adapters import AdapterInfo, inspect_all, load_adapters
 from image_service.backends import BackendKind, BackendOptions
 from image_service.backends.signature import ONNX_FILE
 from image_service.generation import run_batch
@@ -170,12 +171,27 @@ class ImageComponent:
         names = [self.settings.default_variant, *self.settings.load_variants]
         return list(dict.fromkeys(n.strip() for n in names if n.strip()))
 
+    def adapters_by_variant(self) -> dict[str, dict[str, AdapterInfo]]:
+        """The configured LoRA adapters grouped by base variant; FailedPrecondition if a base is not loaded."""
+        paths = parse_pairs(self.settings.lora, "lora")
+        grouped: dict[str, dict[str, AdapterInfo]] = {}
+        for name, info in inspect_all(paths, self.settings.default_variant).items():
+            grouped.setdefault(info.base_variant, {})[name] = info
+        missing = sorted(set(grouped) - set(self.variants_to_load()))
+        if missing:
+            raise FailedPrecondition(
+                f"lora: adapters for {', '.join(missing)}, which this server does not load (--load-variants)"
+            )
+        return grouped
+
     async def start(self) -> None:
         """Load and warm every configured variant on the pipeline thread, then accept requests."""
         loop = asyncio.get_running_loop()
         executor = self.runtime.executor
+        adapters = self.adapters_by_variant()
         for name in self.variants_to_load():
             loaded = await loop.run_in_executor(executor, load, self.settings, name)
+            await loop.run_in_executor(executor, load_adapters, loaded, adapters.get(name, {}))
             if self.settings.warmup:
                 await loop.run_in_executor(executor, warm_up, loaded)
             self.runtime.add_variant(loaded)

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from image_service.adapters import activate
 from image_service.encoding import to_uint8
+from image_service.inpainting import composite, denoising_steps, fit_inputs, inpaint_pipeline
 from image_service.jobs import Job, ProgressEvent, RunOutput, Started, Step
 from image_service.pipeline import LoadedVariant
 from image_service.variants import Capability, GuidanceMode, VariantSpec
@@ -83,7 +85,14 @@ def pipeline_kwargs(spec: VariantSpec, jobs: list[Job]) -> dict[str, Any]:
         # Kontext rescales the output to max_area (1 MP by default) keeping the aspect: pin the requested size.
         kwargs["max_area"] = first.width * first.height
     references = jobs[0].references
-    if references:
+    if jobs[0].mask is not None:
+        # Inpainting: reference and mask at the output size, so the final composite uses the same pixels.
+        image, mask = fit_inputs(references[0], jobs[0].mask, first.width, first.height)
+        kwargs.update(image=image, mask_image=mask, strength=first.strength)
+        if spec.inpaint_pipeline_class == "FluxFillPipeline":
+            kwargs.pop("true_cfg_scale", None)  # Fill has no negative-prompt branch
+            kwargs.pop("negative_prompt", None)
+    elif references:
         # Jobs with references never share a run (see Job.batch_key).
         editing = spec.supports(Capability.IMAGE_EDITING)
         kwargs["image"] = references[0] if editing else list(references)
@@ -110,12 +119,16 @@ def run_batch(loaded: LoadedVariant, jobs: list[Job], notify: Notify) -> RunRepo
     """Generate every image of ``jobs`` in one pipeline call; ``notify`` receives progress events."""
     first = jobs[0].params
     total = first.num_inference_steps
+    if jobs[0].mask is not None and first.strength is not None:
+        total = denoising_steps(total, first.strength)  # strength < 1 skips the first steps
     offsets: list[int] = []
     count = 0
     for job in jobs:
         offsets.append(count)
         count += job.params.num_images
-    pipe = loaded.pipe
+    masked = jobs[0].mask is not None
+    pipe = inpaint_pipeline(loaded) if masked else loaded.pipe
+    activate(loaded, first.adapters)  # the inpainting pipeline shares the transformer, so adapters too
     started = time.monotonic()
     marks = {"last": started}
     step_seconds: list[float] = []
@@ -146,6 +159,9 @@ def run_batch(loaded: LoadedVariant, jobs: list[Job], notify: Notify) -> RunRepo
     if getattr(pipe, "_interrupt", False) or len(step_seconds) < total:
         return report
     pixels = to_uint8(np.asarray(images))
+    if masked:
+        # Jobs with a mask run alone; keep every unmasked pixel exactly as in the reference.
+        pixels = np.stack([composite(p, kwargs["image"], kwargs["mask_image"]) for p in pixels])
     per_step = seconds_per_step(step_seconds)
     report.outputs = [
         RunOutput(

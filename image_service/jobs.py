@@ -23,6 +23,18 @@ class ImageFormat(enum.Enum):
 
 
 @dataclass(frozen=True)
+class AdapterWeight:
+    """A LoRA adapter applied to a generation and the scale its update is multiplied by."""
+
+    name: str
+    scale: float = 1.0
+
+    def label(self) -> str:
+        """``name:scale`` as PNG metadata and logs show it."""
+        return f"{self.name}:{self.scale:g}"
+
+
+@dataclass(frozen=True)
 class GenerationParams:
     """A request after validation: every option resolved to the value that will be used."""
 
@@ -41,6 +53,14 @@ class GenerationParams:
     prompt_tokens: int
     prompt_truncated: bool
     reference_count: int = 0
+    # Inpainting: the request carries a mask; ``strength`` is the inpainting strength used.
+    masked: bool = False
+    strength: float | None = None
+    adapters: tuple[AdapterWeight, ...] = ()
+
+    def adapter_key(self) -> tuple[tuple[str, float], ...]:
+        """The adapters as a batch-key part: order does not matter (LoRA updates add up)."""
+        return tuple(sorted((a.name, a.scale) for a in self.adapters))
 
     def seeds(self) -> list[int]:
         """The seed of each image: ``seed + i`` (mod 2**64)."""
@@ -55,6 +75,7 @@ class GenerationParams:
             self.num_inference_steps,
             self.guidance_scale,
             self.max_sequence_length,
+            self.adapter_key(),
         )
 
 
@@ -96,6 +117,7 @@ class Job:
 
     params: GenerationParams
     references: list[Any] = field(default_factory=list)  # decoded PIL images
+    mask: Any = None  # decoded PIL "L" image (white = repaint) for inpainting
     previews: bool = False
     preview_size: int = 128
     events: asyncio.Queue[ProgressEvent] | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,14 @@ class LoadedVariant:
     device: torch.device
     dtype: torch.dtype
     count_tokens: Callable[[str], int]
+    # LoRA adapters loaded into ``pipe`` (image_service.adapters), and the (name, scale) pairs now active.
+    adapters: dict[str, Any] = field(default_factory=dict)
+    active_adapters: tuple[tuple[str, float], ...] = ()
+    # torch-compile only: the adapter now in the hot-swap slot and its layers' unscaled scaling values.
+    hotswap_slot: str | None = None
+    slot_scaling: dict[Any, float] = field(default_factory=dict)
+    # The inpainting pipeline sharing ``pipe``'s modules, built on first use (image_service.inpainting).
+    inpaint_pipe: Any = None
 
 
 def load_variant(

@@ -17,8 +17,10 @@ from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+from image_service.adapters import can_apply_adapters, check_combination, refuse_backend
 from image_service.encoding import decode_reference, encode_image
 from image_service.generation import RunReport, run_batch
+from image_service.inpainting import decode_mask
 from image_service.jobs import (
     EncodedImage,
     GenerationParams,
@@ -116,13 +118,20 @@ class GenerationRuntime:
         if not self.ready:
             raise NotReady("the image service is still loading its variants")
         loaded = self.loaded(name)
-        params = validate(options, spec, loaded.count_tokens, draw_seed)
+        if options.adapters and not can_apply_adapters(loaded.backend):
+            raise refuse_backend(loaded.backend)
+        params = validate(options, spec, loaded.count_tokens, draw_seed, loaded.adapters)
+        check_combination(loaded.backend, params.adapters)
         references = []
+        mask = None
         if options.reference_images:
             references = await asyncio.to_thread(decode_references, options.reference_images)
+        if options.mask:
+            mask = await asyncio.to_thread(decode_mask, options.mask, references[0].size)
         return Job(
             params=params,
             references=references,
+            mask=mask,
             previews=previews,
             preview_size=preview_size,
             events=asyncio.Queue() if stream else None,
@@ -279,6 +288,10 @@ def encode_outputs(params: GenerationParams, output: RunOutput, loaded: LoadedVa
         }
         if params.negative_prompt:
             text["negative_prompt"] = params.negative_prompt
+        if params.adapters:
+            text["adapters"] = ",".join(a.label() for a in params.adapters)
+        if params.masked:
+            text["inpainted"] = f"strength {params.strength:g}"
         data = encode_image(pixels, params.output_format, params.quality, text)
         encoded.append(EncodedImage(data, params.width, params.height, seed, params.output_format))
     return encoded

@@ -73,5 +73,6 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             spec = self.runtime.spec(name)
             loaded = self.runtime.variants.get(name)
             backend = loaded.backend if loaded else self.configured_backend
-            variants.append(variant_to_pb(spec, backend=backend, loaded=loaded is not None))
+            adapters = list(loaded.adapters.values()) if loaded else []
+            variants.append(variant_to_pb(spec, backend=backend, loaded=loaded is not None, adapters=adapters))
         return image_pb2.ListVariantsResponse(variants=variants, default_variant=self.default_variant)

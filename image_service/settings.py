@@ -35,6 +35,12 @@ class ImageSettings(ServerSettings):
         "Comma-separated NAME=PATH pairs: exported ONNX transformer of variant NAME "
         "(default MODELS_DIR/NAME-onnx; exported there on first use for the embedded variant).",
     )
+    lora: tuple[str, ...] = setting(
+        (),
+        "Comma-separated NAME=PATH pairs: LoRA adapter NAME (a .safetensors file in the diffusers/peft, kohya or "
+        "XLabs layout, or a directory holding one) for the variant its adapter_manifest.json names (the default "
+        "variant otherwise); requests apply it by name. Needs --backend torch.",
+    )
     torch_compile: bool = setting(False, "With --backend torch, compile the transformer with torch.compile.")
     device: str = setting("auto", "Device: auto (first GPU, else CPU), cpu, cuda or cuda:N.")
     dtype: str = setting(
@@ -75,7 +81,7 @@ class ImageSettings(ServerSettings):
             )
         if self.batch_delay_ms < 0:
             raise SystemExit(f"batch_delay_ms must be >= 0, got {self.batch_delay_ms}")
-        for field in ("variant_dir", "onnx_dir"):
+        for field in ("variant_dir", "onnx_dir", "lora"):
             for pair in getattr(self, field):
                 if "=" not in pair:
                     raise SystemExit(f"{field}: expected NAME=PATH, got {pair!r}")

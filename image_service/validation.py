@@ -7,16 +7,21 @@ Prompts longer than the variant's ``max_prompt_tokens`` are truncated, not refus
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from image_service.jobs import SEED_MODULUS, GenerationParams, ImageFormat
+from image_service.inpainting import denoising_steps
+from image_service.jobs import SEED_MODULUS, AdapterWeight, GenerationParams, ImageFormat
 from image_service.variants import Capability, VariantSpec
 from servicekit.errors import InvalidInput
 
 DEFAULT_QUALITY = 90
 DEFAULT_PREVIEW_SIZE = 128
 MAX_PREVIEW_SIZE = 512
+MAX_ADAPTER_SCALE = 8.0
+DEFAULT_INPAINT_STRENGTH = 1.0
+# Capabilities that use reference images without a mask.
+REFERENCE_CAPABILITIES = (Capability.IMAGE_EDITING, Capability.MULTI_REFERENCE, Capability.IMAGE_TO_IMAGE)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class RequestOptions:
     quality: int = 0
     reference_images: tuple[bytes, ...] = ()
     strength: float | None = None
+    mask: bytes = b""
+    adapters: tuple[tuple[str, float | None], ...] = ()  # (name, scale); None = 1.0
 
 
 def _fmt(value: float) -> str:
@@ -64,16 +71,60 @@ def resolve_format(name: str) -> ImageFormat:
         raise InvalidInput(f"output_format: {name!r} is not supported (must be one of {allowed})") from None
 
 
+def validate_mask(options: RequestOptions, spec: VariantSpec) -> None:
+    """Check how a mask and reference images go together (decoding and sizes are checked later)."""
+    refs = len(options.reference_images)
+    if options.mask:
+        if not spec.supports(Capability.INPAINTING):
+            raise InvalidInput(f"mask: variant {spec.name!r} has no inpainting (leave mask empty)")
+        if refs != 1:
+            raise InvalidInput(f"mask: needs exactly one reference image to inpaint, got {refs} reference_images")
+        return
+    if not spec.supports(Capability.TEXT_TO_IMAGE) and spec.supports(Capability.INPAINTING):
+        raise InvalidInput(f"mask: variant {spec.name!r} only inpaints (must be set, with one reference image)")
+    if refs and spec.supports(Capability.INPAINTING) and not any(spec.supports(c) for c in REFERENCE_CAPABILITIES):
+        raise InvalidInput(
+            f"reference_images: variant {spec.name!r} uses a reference image only for inpainting (set mask)"
+        )
+
+
+def validate_adapters(
+    adapters: tuple[tuple[str, float | None], ...], spec: VariantSpec, known: Collection[str]
+) -> tuple[AdapterWeight, ...]:
+    """Resolve requested adapters (unset scale = 1.0); refuse unknown names, repeats and bad scales."""
+    resolved: list[AdapterWeight] = []
+    seen: set[str] = set()
+    for index, (name, scale) in enumerate(adapters):
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise InvalidInput(
+                f"adapters[{index}].name: {name!r} is not an adapter of variant {spec.name!r} (loaded: {listed})"
+            )
+        if name in seen:
+            raise InvalidInput(f"adapters[{index}].name: {name!r} is named twice (each adapter at most once)")
+        seen.add(name)
+        value = 1.0 if scale is None else float(scale)
+        if not (math.isfinite(value) and -MAX_ADAPTER_SCALE <= value <= MAX_ADAPTER_SCALE):
+            raise InvalidInput(
+                f"adapters[{index}].scale: {value} is out of range (must be in "
+                f"[{-MAX_ADAPTER_SCALE:g}, {MAX_ADAPTER_SCALE:g}])"
+            )
+        resolved.append(AdapterWeight(name, value))
+    return tuple(resolved)
+
+
 def validate(
     options: RequestOptions,
     spec: VariantSpec,
     count_tokens: Callable[[str], int],
     draw_seed: Callable[[], int],
+    adapter_names: Collection[str] = (),
 ) -> GenerationParams:
     """Check ``options`` against ``spec``'s limits and fill in defaults.
 
     ``count_tokens`` gives the main text encoder's token count of a prompt (special tokens included);
-    ``draw_seed`` picks a seed for requests without one.
+    ``draw_seed`` picks a seed for requests without one; ``adapter_names`` are the variant's loaded
+    LoRA adapters.
     """
     lim = spec.limits
     dft = spec.defaults
@@ -120,11 +171,25 @@ def validate(
     for index, data in enumerate(refs):
         if not data:
             raise InvalidInput(f"reference_images[{index}]: empty (must be an encoded image)")
-    if options.strength is not None:
-        if not spec.supports(Capability.IMAGE_TO_IMAGE):
-            raise InvalidInput(f"strength: variant {spec.name!r} has no image-to-image mode (leave strength unset)")
-        if not (math.isfinite(options.strength) and 0.0 <= options.strength <= 1.0):
-            raise InvalidInput(f"strength: {options.strength} is out of range (must be in [0, 1])")
+    validate_mask(options, spec)
+    masked = bool(options.mask)
+    strength = options.strength
+    if strength is not None:
+        if not (spec.supports(Capability.IMAGE_TO_IMAGE) or masked):
+            raise InvalidInput(
+                f"strength: variant {spec.name!r} has no image-to-image mode and no mask was given "
+                "(leave strength unset)"
+            )
+        if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
+            raise InvalidInput(f"strength: {strength} is out of range (must be in [0, 1])")
+    elif masked:
+        strength = DEFAULT_INPAINT_STRENGTH
+    if masked and strength is not None and denoising_steps(steps, strength) < 1:
+        raise InvalidInput(
+            f"strength: {strength:g} with {steps} steps leaves no denoising step "
+            "(strength * num_inference_steps must be at least 1)"
+        )
+    adapters = validate_adapters(options.adapters, spec, adapter_names)
 
     tokens = count_tokens(prompt)
     truncated = tokens > lim.max_prompt_tokens
@@ -147,6 +212,9 @@ def validate(
         prompt_tokens=min(tokens, lim.max_prompt_tokens),
         prompt_truncated=truncated,
         reference_count=len(refs),
+        masked=masked,
+        strength=strength,
+        adapters=adapters,
     )
 
 

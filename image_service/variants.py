@@ -21,6 +21,8 @@ SIZE_MULTIPLE = 16  # VAE factor 8 times FLUX's 2x2 latent packing
 FOUR_MEGAPIXELS = 4_000_000  # so 2048x2048 (4.19 M) is refused, 2048x1952 accepted
 DEV_LICENSE = "flux-1-dev-non-commercial-license"
 SYNTHETIC_DOMAIN = "synthetic expressive cartoon faces (synthfaces)"
+INPAINT_PIPELINE = "FluxInpaintPipeline"  # built from an ordinary FLUX pipeline's components
+FILL_PIPELINE = "FluxFillPipeline"  # FLUX.1 Fill: its own weights take the mask as an input
 
 
 class Capability(enum.Enum):
@@ -33,6 +35,7 @@ class Capability(enum.Enum):
     FEW_STEP = "few-step"
     IMAGE_TO_IMAGE = "image-to-image"
     NEGATIVE_PROMPT = "negative-prompt"
+    INPAINTING = "inpainting"
 
 
 class WeightsOrigin(enum.Enum):
@@ -102,6 +105,8 @@ class VariantSpec:
     weights_origin: WeightsOrigin = WeightsOrigin.PRETRAINED
     quality_domain: str = ""
     embedded: bool = False
+    # The diffusers pipeline built from the loaded one's components for masked requests ("" = none).
+    inpaint_pipeline_class: str = ""
 
     def supports(self, capability: Capability) -> bool:
         """Whether the variant lists ``capability``."""
@@ -142,10 +147,11 @@ PUBLISHED_VARIANTS: tuple[VariantSpec, ...] = (
         transformer_class="FluxTransformer2DModel",
         hub_id="black-forest-labs/FLUX.1-schnell",
         license="apache-2.0",
-        capabilities=(Capability.TEXT_TO_IMAGE, Capability.FEW_STEP),
+        capabilities=(Capability.TEXT_TO_IMAGE, Capability.FEW_STEP, Capability.INPAINTING),
         defaults=VariantDefaults(1024, 1024, 4, 0.0, 256),
-        limits=_real_limits(max_steps=16, guidance=(0.0, 0.0), max_refs=0, max_tokens=256),
+        limits=_real_limits(max_steps=16, guidance=(0.0, 0.0), max_refs=1, max_tokens=256),
         guidance_mode=GuidanceMode.NONE,
+        inpaint_pipeline_class=INPAINT_PIPELINE,
     ),
     VariantSpec(
         name="flux.1-dev",
@@ -157,10 +163,28 @@ PUBLISHED_VARIANTS: tuple[VariantSpec, ...] = (
         transformer_class="FluxTransformer2DModel",
         hub_id="black-forest-labs/FLUX.1-dev",
         license=DEV_LICENSE,
-        capabilities=(Capability.TEXT_TO_IMAGE, Capability.GUIDANCE_DISTILLED),
+        capabilities=(Capability.TEXT_TO_IMAGE, Capability.GUIDANCE_DISTILLED, Capability.INPAINTING),
         defaults=VariantDefaults(1024, 1024, 28, 3.5, 512),
-        limits=_real_limits(max_steps=100, guidance=(0.0, 20.0), max_refs=0, max_tokens=512),
+        limits=_real_limits(max_steps=100, guidance=(0.0, 20.0), max_refs=1, max_tokens=512),
         guidance_mode=GuidanceMode.EMBEDDED,
+        inpaint_pipeline_class=INPAINT_PIPELINE,
+    ),
+    VariantSpec(
+        name="flux.1-fill-dev",
+        description=(
+            "FLUX.1 Fill [dev]: repaints the white region of a mask in one reference image (inpainting and "
+            "outpainting); the mask and the masked image are inputs of the transformer. Guidance-distilled; "
+            "non-commercial license. Every request needs a mask and one reference image."
+        ),
+        pipeline_class=FILL_PIPELINE,
+        transformer_class="FluxTransformer2DModel",
+        hub_id="black-forest-labs/FLUX.1-Fill-dev",
+        license=DEV_LICENSE,
+        capabilities=(Capability.INPAINTING, Capability.GUIDANCE_DISTILLED),
+        defaults=VariantDefaults(1024, 1024, 50, 30.0, 512),
+        limits=_real_limits(max_steps=100, guidance=(0.0, 100.0), max_refs=1, max_tokens=512),
+        guidance_mode=GuidanceMode.EMBEDDED,
+        inpaint_pipeline_class=FILL_PIPELINE,
     ),
     VariantSpec(
         name="flux.1-kontext-dev",
@@ -205,7 +229,7 @@ TINY_LIMITS = VariantLimits(
     min_guidance_scale=0.0,
     max_guidance_scale=20.0,
     max_images=8,
-    max_reference_images=0,
+    max_reference_images=1,  # the image to inpaint (with a mask)
     max_prompt_tokens=64,
 )
 TINY_DEFAULTS = VariantDefaults(
@@ -310,7 +334,7 @@ def build_tiny_spec(
         guidance_scale=min(lim.max_guidance_scale, max(lim.min_guidance_scale, guidance)),
         max_sequence_length=seq,
     )
-    capabilities = [Capability.TEXT_TO_IMAGE]
+    capabilities = [Capability.TEXT_TO_IMAGE, Capability.INPAINTING]
     if guidance_mode is GuidanceMode.TRUE_CFG:
         capabilities.append(Capability.NEGATIVE_PROMPT)
     else:
@@ -341,6 +365,7 @@ def build_tiny_spec(
         weights_origin=weights_origin,
         quality_domain=SYNTHETIC_DOMAIN if trained else "",
         embedded=True,
+        inpaint_pipeline_class=INPAINT_PIPELINE,
     )
 
 

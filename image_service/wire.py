@@ -6,7 +6,19 @@ names the validator refuses, so every check of a request stays in :mod:`image_se
 
 from __future__ import annotations
 
-from image_service.jobs import EncodedImage, GenerationResult, ImageFormat, ProgressEvent, Queued, Started, Step
+from collections.abc import Sequence
+
+from image_service.adapters import AdapterInfo
+from image_service.jobs import (
+    AdapterWeight,
+    EncodedImage,
+    GenerationResult,
+    ImageFormat,
+    ProgressEvent,
+    Queued,
+    Started,
+    Step,
+)
 from image_service.validation import RequestOptions
 from image_service.variants import Capability, VariantSpec, WeightsOrigin
 from servicekit.pb.emoflux.image.v1 import image_pb2
@@ -31,6 +43,7 @@ _CAPABILITY_PB = {
     Capability.FEW_STEP: image_pb2.CAPABILITY_FEW_STEP,
     Capability.IMAGE_TO_IMAGE: image_pb2.CAPABILITY_IMAGE_TO_IMAGE,
     Capability.NEGATIVE_PROMPT: image_pb2.CAPABILITY_NEGATIVE_PROMPT,
+    Capability.INPAINTING: image_pb2.CAPABILITY_INPAINTING,
 }
 
 
@@ -51,6 +64,26 @@ def options_from_pb(request: image_pb2.GenerateRequest) -> RequestOptions:
         quality=request.quality,
         reference_images=tuple(request.reference_images),
         strength=request.strength if request.HasField("strength") else None,
+        mask=request.mask,
+        adapters=tuple((a.name, a.scale if a.HasField("scale") else None) for a in request.adapters),
+    )
+
+
+def adapter_weight_to_pb(adapter: AdapterWeight) -> image_pb2.AdapterWeight:
+    """An applied adapter and its scale as protobuf."""
+    return image_pb2.AdapterWeight(name=adapter.name, scale=adapter.scale)
+
+
+def adapter_to_pb(info: AdapterInfo) -> image_pb2.Adapter:
+    """A loaded adapter as ListVariants shows it."""
+    return image_pb2.Adapter(
+        name=info.name,
+        base_variant=info.base_variant,
+        rank=info.rank,
+        layers=info.layers,
+        sha256=info.sha256,
+        source=str(info.path),
+        description=info.description,
     )
 
 
@@ -81,10 +114,13 @@ def generate_response_to_pb(result: GenerationResult) -> image_pb2.GenerateRespo
             total_seconds=t.total_seconds,
             seconds_per_step=t.seconds_per_step,
         ),
+        adapters=[adapter_weight_to_pb(a) for a in params.adapters],
     )
 
 
-def variant_to_pb(spec: VariantSpec, *, backend: str, loaded: bool) -> image_pb2.Variant:
+def variant_to_pb(
+    spec: VariantSpec, *, backend: str, loaded: bool, adapters: Sequence[AdapterInfo] = ()
+) -> image_pb2.Variant:
     """A variant's spec and state as protobuf."""
     d, lim = spec.defaults, spec.limits
     return image_pb2.Variant(
@@ -121,6 +157,7 @@ def variant_to_pb(spec: VariantSpec, *, backend: str, loaded: bool) -> image_pb2
         weights_origin=weights_origin_to_pb(spec.weights_origin.value, image_pb2.WeightsOrigin),
         random_weights=spec.weights_origin is WeightsOrigin.RANDOM,
         quality_domain=spec.quality_domain,
+        adapters=[adapter_to_pb(a) for a in sorted(adapters, key=lambda a: a.name)],
     )
 
 

@@ -7,9 +7,20 @@ from collections.abc import Sequence
 
 import grpc
 import numpy as np
+from PIL import Image
 
 import synthfaces
-from ranker.probes.base import IMAGE, TEXT_TO_IMAGE, Measurement, Probe, ProbeContext, Target, decode_image, png_bytes
+from ranker.probes.base import (
+    IMAGE,
+    TEXT_TO_IMAGE,
+    Measurement,
+    NotApplicable,
+    Probe,
+    ProbeContext,
+    Target,
+    decode_image,
+    png_bytes,
+)
 from servicekit.pb.emoflux.image.v1 import image_pb2
 
 PROMPT = "a photo of a happy face"
@@ -244,6 +255,56 @@ async def progress_stream(ctx: ProbeContext, targets: Sequence[Target]) -> list[
     ]
 
 
+INPAINT_PROMPT = "a photo of a sad face"
+INPAINT_OUTSIDE_TOLERANCE = 1  # pixel levels of 255 outside the mask (JPEG-free PNG round trip: exact)
+INPAINT_MIN_CHANGE = 2.0  # mean pixel levels the masked region must move
+
+
+async def inpainting(ctx: ProbeContext, targets: Sequence[Target]) -> list[Measurement]:
+    """A masked request repaints the mask's box and returns every other pixel as in the reference."""
+    (target,) = targets
+    variant: image_pb2.Variant = target.info
+    if image_pb2.CAPABILITY_INPAINTING not in variant.capabilities:
+        raise NotApplicable(f"{target.name} does not claim CAPABILITY_INPAINTING")
+    width, height = variant.defaults.width or 64, variant.defaults.height or 64
+    reference = synthfaces.render("happy", 7_500_000, size=max(width, height)).resize((width, height))
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 2 : height * 7 // 8, width // 4 : width * 3 // 4] = 255  # the mouth region
+    reply = await ctx.clients.image.generate(
+        _request(
+            target,
+            prompt=INPAINT_PROMPT,
+            num_inference_steps=cheap_steps(variant, 4),
+            seed=9,
+            reference_images=[png_bytes(reference)],
+            mask=png_bytes(Image.fromarray(mask)),
+        )
+    )
+    problems: list[str] = []
+    out = np.asarray(decode_image(reply.images[0].data), dtype=np.int16) if reply.images else None
+    ref = np.asarray(reference.convert("RGB"), dtype=np.int16)
+    outside, changed = 255.0, 0.0
+    if out is None or out.shape != ref.shape:
+        problems.append(f"expected one {width}x{height} image, got {None if out is None else out.shape}")
+    else:
+        diff = np.abs(out - ref).max(axis=-1)
+        outside = float(diff[mask == 0].max())
+        changed = float(diff[mask == 255].mean())
+        if outside > INPAINT_OUTSIDE_TOLERANCE:
+            problems.append(f"pixels outside the mask moved by up to {outside:.0f} levels")
+        if changed < INPAINT_MIN_CHANGE:
+            problems.append(f"the masked region changed by only {changed:.2f} levels on average")
+    return [
+        Measurement(
+            "inpainting",
+            outside,
+            "pixel-levels",
+            not problems,
+            {"size": [width, height], "inside_mean_change": round(changed, 3), "problems": problems},
+        )
+    ]
+
+
 PROBES: tuple[Probe, ...] = (
     Probe(
         "generator.resolution",
@@ -276,6 +337,14 @@ PROBES: tuple[Probe, ...] = (
         "conformance",
         "reference images accepted where claimed, refused elsewhere",
         reference_images,
+    ),
+    Probe(
+        "generator.inpainting",
+        IMAGE,
+        "inpainting",
+        "conformance",
+        "a masked request repaints the mask and keeps every other pixel",
+        inpainting,
     ),
     Probe(
         "generator.progress-stream",

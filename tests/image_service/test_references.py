@@ -77,10 +77,16 @@ async def test_bad_reference_images_are_invalid_argument(server: Server, images:
     assert status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_text_only_variant_refuses_references(server: Server) -> None:
+async def test_a_variant_without_reference_modes_refuses_references(server: Server) -> None:
+    # tiny-flux takes one reference image only to inpaint it (with a mask), never two.
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await server.stub.Generate(
             image_pb2.GenerateRequest(prompt="x", width=64, height=64, reference_images=[encoded((1, 1, 1))])
         )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "accepts at most 0" in info.value.details()
+    assert info.value.details().startswith("reference_images:") and "only for inpainting" in info.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as two:
+        await server.stub.Generate(
+            image_pb2.GenerateRequest(prompt="x", width=64, height=64, reference_images=[encoded((1, 1, 1))] * 2)
+        )
+    assert two.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "accepts at most 1" in two.value.details()

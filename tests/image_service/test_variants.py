@@ -60,7 +60,7 @@ def test_published_limits_are_flux_sizes(spec) -> None:
 
 def test_known_names_are_sorted_and_include_the_default() -> None:
     names = known_names()
-    assert names == sorted(names) and TINY_FLUX in names and len(names) == len(set(names)) == 5
+    assert names == sorted(names) and TINY_FLUX in names and len(names) == len(set(names)) == 6
 
 
 def test_read_recommended_takes_the_training_manifest_section() -> None:

@@ -185,7 +185,7 @@ class FakeImage(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             name="tiny-flux",
             description="fake",
             pipeline_class="FluxPipeline",
-            capabilities=[image_pb2.CAPABILITY_TEXT_TO_IMAGE],
+            capabilities=[image_pb2.CAPABILITY_TEXT_TO_IMAGE, image_pb2.CAPABILITY_INPAINTING],
             defaults=image_pb2.VariantDefaults(width=64, height=64, num_inference_steps=4, max_sequence_length=32),
             limits=image_pb2.VariantLimits(
                 min_width=32,
@@ -214,7 +214,9 @@ class FakeImage(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             return
         if request.variant not in ("", "tiny-flux"):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"variant: unknown {request.variant!r}")
-        if request.reference_images and not self.faults.accept_references:
+        # Like tiny-flux: one reference image only as the picture an inpainting mask repaints.
+        inpainting = bool(request.mask) and len(request.reference_images) == 1
+        if request.reference_images and not inpainting and not self.faults.accept_references:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reference_images: this variant takes 0")
 
     def _images(self, request: image_pb2.GenerateRequest) -> list[image_pb2.GeneratedImage]:
@@ -234,10 +236,12 @@ class FakeImage(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
                 face = face.copy()
                 face[-1, -1] = (self._noise * 7) % 256
             size = (width + 16, height) if self.faults.wrong_size else (width, height)
-            array = np.asarray(Image.fromarray(face).resize(size))
+            array = mark(np.asarray(Image.fromarray(face).resize(size)), label)
+            if request.mask and request.reference_images:
+                array = _inpainted(request.reference_images[0], request.mask, array)
             out.append(
                 image_pb2.GeneratedImage(
-                    data=_png(mark(array, label)),
+                    data=_png(array),
                     width=width,
                     height=height,
                     seed=seed + i,
@@ -285,6 +289,15 @@ class FakeImage(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
         yield image_pb2.GenerateStreamResponse(
             completed=image_pb2.GenerateStreamResponse.Completed(response=self._response(request.request))
         )
+
+
+def _inpainted(reference: bytes, mask: bytes, drawn: np.ndarray) -> np.ndarray:
+    """What an inpainting service answers: the reference outside the mask, the new drawing inside it."""
+    ref = np.asarray(Image.open(io.BytesIO(reference)).convert("RGB"))
+    keep = np.asarray(Image.open(io.BytesIO(mask)).convert("L")) < 128
+    if ref.shape != drawn.shape or keep.shape != drawn.shape[:2]:
+        return drawn
+    return np.where(keep[..., None], ref, drawn)
 
 
 class FakeComponent:

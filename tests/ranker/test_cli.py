@@ -63,7 +63,7 @@ async def test_evaluate_then_report(tmp_path: Path, start_fakes: StartFakes) -> 
         timeout=240,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "probes run 14, failed 1, skipped 0" in result.stdout, result.stdout  # the stand-in guesses at chance
+    assert "probes run 15, failed 1, skipped 0" in result.stdout, result.stdout  # the stand-in guesses at chance
     assert "evaluating" in result.stderr and "match.emotion-agreement" in result.stderr  # progress bar and lines
     result = await asyncio.to_thread(
         subprocess.run,

@@ -231,10 +231,10 @@ async def test_evaluate_streams_progress_evidence_and_one_finish(
     finished = events[-1].finished
     recorded = [e.evidence_recorded.evidence for e in events if e.WhichOneof("event") == "evidence_recorded"]
     assert finished.evidence_recorded == len(recorded) > 0
-    assert finished.probes_run == 14 and finished.probes_skipped == 0  # 8 classifier + 5 generator + 1 match
+    assert finished.probes_run == 15 and finished.probes_skipped == 0  # 8 classifier + 6 generator + 1 match
     assert [s.model_id for s in finished.scores] == ["emotion-tiny", "tiny-flux"]
     progress = [e.progress for e in events if e.WhichOneof("event") == "progress"]
-    assert progress[-1].done == progress[-1].total == 14
+    assert progress[-1].done == progress[-1].total == 15
     assert {r.source for r in recorded} == {ranker_pb2.EVIDENCE_SOURCE_PROBE, ranker_pb2.EVIDENCE_SOURCE_MATCH}
     assert all(r.service_version.startswith(("emotion_service", "image_service")) for r in recorded)
 
@@ -297,7 +297,7 @@ async def test_evaluate_selected_probes_and_deadline(start_ranker: StartRanker, 
     assert events[-1].finished.probes_run == 1 and events[-1].finished.evidence_recorded == 1
     events = await _events(stub, deadline=duration_pb2.Duration(nanos=0), include_match=True)
     finished = events[-1].finished
-    assert finished.probes_run == 0 and finished.probes_skipped == 14 and finished.evidence_recorded == 0
+    assert finished.probes_run == 0 and finished.probes_skipped == 15 and finished.evidence_recorded == 0
 
 
 def _scrape(port: int) -> str:

@@ -25,51 +25,55 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65moflux/image/v1/image.proto\x12\x10\x65moflux.image.v1\"\xed\x02\n\x0fGenerateRequest\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x17\n\x0fnegative_prompt\x18\x03 \x01(\t\x12\r\n\x05width\x18\x04 \x01(\r\x12\x0e\n\x06height\x18\x05 \x01(\r\x12\x1b\n\x13num_inference_steps\x18\x06 \x01(\r\x12\x1b\n\x0eguidance_scale\x18\x07 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\x08 \x01(\x04H\x01\x88\x01\x01\x12\x12\n\nnum_images\x18\t \x01(\r\x12\x35\n\routput_format\x18\n \x01(\x0e\x32\x1e.emoflux.image.v1.OutputFormat\x12\x0f\n\x07quality\x18\x0b \x01(\r\x12\x18\n\x10reference_images\x18\x0c \x03(\x0c\x12\x15\n\x08strength\x18\r \x01(\x02H\x02\x88\x01\x01\x42\x11\n\x0f_guidance_scaleB\x07\n\x05_seedB\x0b\n\t_strength\"{\n\x0eGeneratedImage\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x0c\n\x04seed\x18\x04 \x01(\x04\x12.\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x1e.emoflux.image.v1.OutputFormat\"f\n\x07Timings\x12\x15\n\rqueue_seconds\x18\x01 \x01(\x01\x12\x13\n\x0brun_seconds\x18\x02 \x01(\x01\x12\x15\n\rtotal_seconds\x18\x03 \x01(\x01\x12\x18\n\x10seconds_per_step\x18\x04 \x01(\x01\"\xc5\x02\n\x10GenerateResponse\x12\x30\n\x06images\x18\x01 \x03(\x0b\x32 .emoflux.image.v1.GeneratedImage\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x37\n\x0eweights_origin\x18\x04 \x01(\x0e\x32\x1f.emoflux.image.v1.WeightsOrigin\x12\x1b\n\x13num_inference_steps\x18\x05 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x06 \x01(\x02\x12\x18\n\x10prompt_truncated\x18\x07 \x01(\x08\x12\x15\n\rprompt_tokens\x18\x08 \x01(\r\x12\x12\n\nbatch_size\x18\t \x01(\r\x12*\n\x07timings\x18\n \x01(\x0b\x32\x19.emoflux.image.v1.Timings\"s\n\x15GenerateStreamRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.emoflux.image.v1.GenerateRequest\x12\x10\n\x08previews\x18\x02 \x01(\x08\x12\x14\n\x0cpreview_size\x18\x03 \x01(\r\"\x82\x05\n\x16GenerateStreamResponse\x12\x41\n\x06queued\x18\x01 \x01(\x0b\x32/.emoflux.image.v1.GenerateStreamResponse.QueuedH\x00\x12\x43\n\x07started\x18\x02 \x01(\x0b\x32\x30.emoflux.image.v1.GenerateStreamResponse.StartedH\x00\x12=\n\x04step\x18\x03 \x01(\x0b\x32-.emoflux.image.v1.GenerateStreamResponse.StepH\x00\x12G\n\tcompleted\x18\x04 \x01(\x0b\x32\x32.emoflux.image.v1.GenerateStreamResponse.CompletedH\x00\x12?\n\x05\x65rror\x18\x05 \x01(\x0b\x32..emoflux.image.v1.GenerateStreamResponse.ErrorH\x00\x1a\x1a\n\x06Queued\x12\x10\n\x08position\x18\x01 \x01(\r\x1a\x32\n\x07Started\x12\x12\n\nbatch_size\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x1aS\n\x04Step\x12\x0c\n\x04step\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x12\x17\n\x0f\x65lapsed_seconds\x18\x03 \x01(\x01\x12\x0f\n\x07preview\x18\x04 \x01(\x0c\x1a\x41\n\tCompleted\x12\x34\n\x08response\x18\x01 \x01(\x0b\x32\".emoflux.image.v1.GenerateResponse\x1a&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\tB\x07\n\x05\x65vent\"\x15\n\x13ListVariantsRequest\"\x82\x01\n\x0fVariantDefaults\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x1b\n\x13num_inference_steps\x18\x03 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x04 \x01(\x02\x12\x1b\n\x13max_sequence_length\x18\x05 \x01(\r\"\xb3\x02\n\rVariantLimits\x12\x11\n\tmin_width\x18\x01 \x01(\r\x12\x11\n\tmax_width\x18\x02 \x01(\r\x12\x12\n\nmin_height\x18\x03 \x01(\r\x12\x12\n\nmax_height\x18\x04 \x01(\r\x12\x15\n\rsize_multiple\x18\x05 \x01(\r\x12\x12\n\nmax_pixels\x18\x06 \x01(\x04\x12\x11\n\tmin_steps\x18\x07 \x01(\r\x12\x11\n\tmax_steps\x18\x08 \x01(\r\x12\x1a\n\x12min_guidance_scale\x18\t \x01(\x02\x12\x1a\n\x12max_guidance_scale\x18\n \x01(\x02\x12\x12\n\nmax_images\x18\x0b \x01(\r\x12\x1c\n\x14max_reference_images\x18\x0c \x01(\r\x12\x19\n\x11max_prompt_tokens\x18\r \x01(\r\"\x89\x03\n\x07Variant\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0epipeline_class\x18\x03 \x01(\t\x12\x0e\n\x06hub_id\x18\x04 \x01(\t\x12\x0f\n\x07license\x18\x05 \x01(\t\x12\x32\n\x0c\x63\x61pabilities\x18\x06 \x03(\x0e\x32\x1c.emoflux.image.v1.Capability\x12\x33\n\x08\x64\x65\x66\x61ults\x18\x07 \x01(\x0b\x32!.emoflux.image.v1.VariantDefaults\x12/\n\x06limits\x18\x08 \x01(\x0b\x32\x1f.emoflux.image.v1.VariantLimits\x12\x0f\n\x07\x62\x61\x63kend\x18\t \x01(\t\x12\x0e\n\x06loaded\x18\n \x01(\x08\x12\x37\n\x0eweights_origin\x18\x0b \x01(\x0e\x32\x1f.emoflux.image.v1.WeightsOrigin\x12\x16\n\x0erandom_weights\x18\x0c \x01(\x08\x12\x16\n\x0equality_domain\x18\r \x01(\t\"\\\n\x14ListVariantsResponse\x12+\n\x08variants\x18\x01 \x03(\x0b\x32\x19.emoflux.image.v1.Variant\x12\x17\n\x0f\x64\x65\x66\x61ult_variant\x18\x02 \x01(\t*\x8f\x01\n\rWeightsOrigin\x12\x1e\n\x1aWEIGHTS_ORIGIN_UNSPECIFIED\x10\x00\x12\x19\n\x15WEIGHTS_ORIGIN_RANDOM\x10\x01\x12$\n WEIGHTS_ORIGIN_SYNTHETIC_TRAINED\x10\x02\x12\x1d\n\x19WEIGHTS_ORIGIN_PRETRAINED\x10\x03*t\n\x0cOutputFormat\x12\x1d\n\x19OUTPUT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11OUTPUT_FORMAT_PNG\x10\x01\x12\x16\n\x12OUTPUT_FORMAT_JPEG\x10\x02\x12\x16\n\x12OUTPUT_FORMAT_WEBP\x10\x03*\xff\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x41PABILITY_TEXT_TO_IMAGE\x10\x01\x12\x1c\n\x18\x43\x41PABILITY_IMAGE_EDITING\x10\x02\x12\x1e\n\x1a\x43\x41PABILITY_MULTI_REFERENCE\x10\x03\x12!\n\x1d\x43\x41PABILITY_GUIDANCE_DISTILLED\x10\x04\x12\x17\n\x13\x43\x41PABILITY_FEW_STEP\x10\x05\x12\x1d\n\x19\x43\x41PABILITY_IMAGE_TO_IMAGE\x10\x06\x12\x1e\n\x1a\x43\x41PABILITY_NEGATIVE_PROMPT\x10\x07\x32\xa7\x02\n\x0cImageService\x12Q\n\x08Generate\x12!.emoflux.image.v1.GenerateRequest\x1a\".emoflux.image.v1.GenerateResponse\x12\x65\n\x0eGenerateStream\x12\'.emoflux.image.v1.GenerateStreamRequest\x1a(.emoflux.image.v1.GenerateStreamResponse0\x01\x12]\n\x0cListVariants\x12%.emoflux.image.v1.ListVariantsRequest\x1a&.emoflux.image.v1.ListVariantsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65moflux/image/v1/image.proto\x12\x10\x65moflux.image.v1\";\n\rAdapterWeight\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\x05scale\x18\x02 \x01(\x02H\x00\x88\x01\x01\x42\x08\n\x06_scale\"\x80\x01\n\x07\x41\x64\x61pter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_variant\x18\x02 \x01(\t\x12\x0c\n\x04rank\x18\x03 \x01(\r\x12\x0e\n\x06layers\x18\x04 \x01(\r\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\xae\x03\n\x0fGenerateRequest\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x17\n\x0fnegative_prompt\x18\x03 \x01(\t\x12\r\n\x05width\x18\x04 \x01(\r\x12\x0e\n\x06height\x18\x05 \x01(\r\x12\x1b\n\x13num_inference_steps\x18\x06 \x01(\r\x12\x1b\n\x0eguidance_scale\x18\x07 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\x08 \x01(\x04H\x01\x88\x01\x01\x12\x12\n\nnum_images\x18\t \x01(\r\x12\x35\n\routput_format\x18\n \x01(\x0e\x32\x1e.emoflux.image.v1.OutputFormat\x12\x0f\n\x07quality\x18\x0b \x01(\r\x12\x18\n\x10reference_images\x18\x0c \x03(\x0c\x12\x15\n\x08strength\x18\r \x01(\x02H\x02\x88\x01\x01\x12\x0c\n\x04mask\x18\x0e \x01(\x0c\x12\x31\n\x08\x61\x64\x61pters\x18\x0f \x03(\x0b\x32\x1f.emoflux.image.v1.AdapterWeightB\x11\n\x0f_guidance_scaleB\x07\n\x05_seedB\x0b\n\t_strength\"{\n\x0eGeneratedImage\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x0c\n\x04seed\x18\x04 \x01(\x04\x12.\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x1e.emoflux.image.v1.OutputFormat\"f\n\x07Timings\x12\x15\n\rqueue_seconds\x18\x01 \x01(\x01\x12\x13\n\x0brun_seconds\x18\x02 \x01(\x01\x12\x15\n\rtotal_seconds\x18\x03 \x01(\x01\x12\x18\n\x10seconds_per_step\x18\x04 \x01(\x01\"\xf8\x02\n\x10GenerateResponse\x12\x30\n\x06images\x18\x01 \x03(\x0b\x32 .emoflux.image.v1.GeneratedImage\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x37\n\x0eweights_origin\x18\x04 \x01(\x0e\x32\x1f.emoflux.image.v1.WeightsOrigin\x12\x1b\n\x13num_inference_steps\x18\x05 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x06 \x01(\x02\x12\x18\n\x10prompt_truncated\x18\x07 \x01(\x08\x12\x15\n\rprompt_tokens\x18\x08 \x01(\r\x12\x12\n\nbatch_size\x18\t \x01(\r\x12*\n\x07timings\x18\n \x01(\x0b\x32\x19.emoflux.image.v1.Timings\x12\x31\n\x08\x61\x64\x61pters\x18\x0b \x03(\x0b\x32\x1f.emoflux.image.v1.AdapterWeight\"s\n\x15GenerateStreamRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.emoflux.image.v1.GenerateRequest\x12\x10\n\x08previews\x18\x02 \x01(\x08\x12\x14\n\x0cpreview_size\x18\x03 \x01(\r\"\x82\x05\n\x16GenerateStreamResponse\x12\x41\n\x06queued\x18\x01 \x01(\x0b\x32/.emoflux.image.v1.GenerateStreamResponse.QueuedH\x00\x12\x43\n\x07started\x18\x02 \x01(\x0b\x32\x30.emoflux.image.v1.GenerateStreamResponse.StartedH\x00\x12=\n\x04step\x18\x03 \x01(\x0b\x32-.emoflux.image.v1.GenerateStreamResponse.StepH\x00\x12G\n\tcompleted\x18\x04 \x01(\x0b\x32\x32.emoflux.image.v1.GenerateStreamResponse.CompletedH\x00\x12?\n\x05\x65rror\x18\x05 \x01(\x0b\x32..emoflux.image.v1.GenerateStreamResponse.ErrorH\x00\x1a\x1a\n\x06Queued\x12\x10\n\x08position\x18\x01 \x01(\r\x1a\x32\n\x07Started\x12\x12\n\nbatch_size\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x1aS\n\x04Step\x12\x0c\n\x04step\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x12\x17\n\x0f\x65lapsed_seconds\x18\x03 \x01(\x01\x12\x0f\n\x07preview\x18\x04 \x01(\x0c\x1a\x41\n\tCompleted\x12\x34\n\x08response\x18\x01 \x01(\x0b\x32\".emoflux.image.v1.GenerateResponse\x1a&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\tB\x07\n\x05\x65vent\"\x15\n\x13ListVariantsRequest\"\x82\x01\n\x0fVariantDefaults\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x1b\n\x13num_inference_steps\x18\x03 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x04 \x01(\x02\x12\x1b\n\x13max_sequence_length\x18\x05 \x01(\r\"\xb3\x02\n\rVariantLimits\x12\x11\n\tmin_width\x18\x01 \x01(\r\x12\x11\n\tmax_width\x18\x02 \x01(\r\x12\x12\n\nmin_height\x18\x03 \x01(\r\x12\x12\n\nmax_height\x18\x04 \x01(\r\x12\x15\n\rsize_multiple\x18\x05 \x01(\r\x12\x12\n\nmax_pixels\x18\x06 \x01(\x04\x12\x11\n\tmin_steps\x18\x07 \x01(\r\x12\x11\n\tmax_steps\x18\x08 \x01(\r\x12\x1a\n\x12min_guidance_scale\x18\t \x01(\x02\x12\x1a\n\x12max_guidance_scale\x18\n \x01(\x02\x12\x12\n\nmax_images\x18\x0b \x01(\r\x12\x1c\n\x14max_reference_images\x18\x0c \x01(\r\x12\x19\n\x11max_prompt_tokens\x18\r \x01(\r\"\xb6\x03\n\x07Variant\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0epipeline_class\x18\x03 \x01(\t\x12\x0e\n\x06hub_id\x18\x04 \x01(\t\x12\x0f\n\x07license\x18\x05 \x01(\t\x12\x32\n\x0c\x63\x61pabilities\x18\x06 \x03(\x0e\x32\x1c.emoflux.image.v1.Capability\x12\x33\n\x08\x64\x65\x66\x61ults\x18\x07 \x01(\x0b\x32!.emoflux.image.v1.VariantDefaults\x12/\n\x06limits\x18\x08 \x01(\x0b\x32\x1f.emoflux.image.v1.VariantLimits\x12\x0f\n\x07\x62\x61\x63kend\x18\t \x01(\t\x12\x0e\n\x06loaded\x18\n \x01(\x08\x12\x37\n\x0eweights_origin\x18\x0b \x01(\x0e\x32\x1f.emoflux.image.v1.WeightsOrigin\x12\x16\n\x0erandom_weights\x18\x0c \x01(\x08\x12\x16\n\x0equality_domain\x18\r \x01(\t\x12+\n\x08\x61\x64\x61pters\x18\x0e \x03(\x0b\x32\x19.emoflux.image.v1.Adapter\"\\\n\x14ListVariantsResponse\x12+\n\x08variants\x18\x01 \x03(\x0b\x32\x19.emoflux.image.v1.Variant\x12\x17\n\x0f\x64\x65\x66\x61ult_variant\x18\x02 \x01(\t*\x8f\x01\n\rWeightsOrigin\x12\x1e\n\x1aWEIGHTS_ORIGIN_UNSPECIFIED\x10\x00\x12\x19\n\x15WEIGHTS_ORIGIN_RANDOM\x10\x01\x12$\n WEIGHTS_ORIGIN_SYNTHETIC_TRAINED\x10\x02\x12\x1d\n\x19WEIGHTS_ORIGIN_PRETRAINED\x10\x03*t\n\x0cOutputFormat\x12\x1d\n\x19OUTPUT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11OUTPUT_FORMAT_PNG\x10\x01\x12\x16\n\x12OUTPUT_FORMAT_JPEG\x10\x02\x12\x16\n\x12OUTPUT_FORMAT_WEBP\x10\x03*\x9a\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x41PABILITY_TEXT_TO_IMAGE\x10\x01\x12\x1c\n\x18\x43\x41PABILITY_IMAGE_EDITING\x10\x02\x12\x1e\n\x1a\x43\x41PABILITY_MULTI_REFERENCE\x10\x03\x12!\n\x1d\x43\x41PABILITY_GUIDANCE_DISTILLED\x10\x04\x12\x17\n\x13\x43\x41PABILITY_FEW_STEP\x10\x05\x12\x1d\n\x19\x43\x41PABILITY_IMAGE_TO_IMAGE\x10\x06\x12\x1e\n\x1a\x43\x41PABILITY_NEGATIVE_PROMPT\x10\x07\x12\x19\n\x15\x43\x41PABILITY_INPAINTING\x10\x08\x32\xa7\x02\n\x0cImageService\x12Q\n\x08Generate\x12!.emoflux.image.v1.GenerateRequest\x1a\".emoflux.image.v1.GenerateResponse\x12\x65\n\x0eGenerateStream\x12\'.emoflux.image.v1.GenerateStreamRequest\x1a(.emoflux.image.v1.GenerateStreamResponse0\x01\x12]\n\x0cListVariants\x12%.emoflux.image.v1.ListVariantsRequest\x1a&.emoflux.image.v1.ListVariantsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'servicekit.pb.emoflux.image.v1.image_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WEIGHTSORIGIN']._serialized_start=2694
-  _globals['_WEIGHTSORIGIN']._serialized_end=2837
-  _globals['_OUTPUTFORMAT']._serialized_start=2839
-  _globals['_OUTPUTFORMAT']._serialized_end=2955
-  _globals['_CAPABILITY']._serialized_start=2958
-  _globals['_CAPABILITY']._serialized_end=3213
-  _globals['_GENERATEREQUEST']._serialized_start=51
-  _globals['_GENERATEREQUEST']._serialized_end=416
-  _globals['_GENERATEDIMAGE']._serialized_start=418
-  _globals['_GENERATEDIMAGE']._serialized_end=541
-  _globals['_TIMINGS']._serialized_start=543
-  _globals['_TIMINGS']._serialized_end=645
-  _globals['_GENERATERESPONSE']._serialized_start=648
-  _globals['_GENERATERESPONSE']._serialized_end=973
-  _globals['_GENERATESTREAMREQUEST']._serialized_start=975
-  _globals['_GENERATESTREAMREQUEST']._serialized_end=1090
-  _globals['_GENERATESTREAMRESPONSE']._serialized_start=1093
-  _globals['_GENERATESTREAMRESPONSE']._serialized_end=1735
-  _globals['_GENERATESTREAMRESPONSE_QUEUED']._serialized_start=1456
-  _globals['_GENERATESTREAMRESPONSE_QUEUED']._serialized_end=1482
-  _globals['_GENERATESTREAMRESPONSE_STARTED']._serialized_start=1484
-  _globals['_GENERATESTREAMRESPONSE_STARTED']._serialized_end=1534
-  _globals['_GENERATESTREAMRESPONSE_STEP']._serialized_start=1536
-  _globals['_GENERATESTREAMRESPONSE_STEP']._serialized_end=1619
-  _globals['_GENERATESTREAMRESPONSE_COMPLETED']._serialized_start=1621
-  _globals['_GENERATESTREAMRESPONSE_COMPLETED']._serialized_end=1686
-  _globals['_GENERATESTREAMRESPONSE_ERROR']._serialized_start=1688
-  _globals['_GENERATESTREAMRESPONSE_ERROR']._serialized_end=1726
-  _globals['_LISTVARIANTSREQUEST']._serialized_start=1737
-  _globals['_LISTVARIANTSREQUEST']._serialized_end=1758
-  _globals['_VARIANTDEFAULTS']._serialized_start=1761
-  _globals['_VARIANTDEFAULTS']._serialized_end=1891
-  _globals['_VARIANTLIMITS']._serialized_start=1894
-  _globals['_VARIANTLIMITS']._serialized_end=2201
-  _globals['_VARIANT']._serialized_start=2204
-  _globals['_VARIANT']._serialized_end=2597
-  _globals['_LISTVARIANTSRESPONSE']._serialized_start=2599
-  _globals['_LISTVARIANTSRESPONSE']._serialized_end=2691
-  _globals['_IMAGESERVICE']._serialized_start=3216
-  _globals['_IMAGESERVICE']._serialized_end=3511
+  _globals['_WEIGHTSORIGIN']._serialized_start=3047
+  _globals['_WEIGHTSORIGIN']._serialized_end=3190
+  _globals['_OUTPUTFORMAT']._serialized_start=3192
+  _globals['_OUTPUTFORMAT']._serialized_end=3308
+  _globals['_CAPABILITY']._serialized_start=3311
+  _globals['_CAPABILITY']._serialized_end=3593
+  _globals['_ADAPTERWEIGHT']._serialized_start=50
+  _globals['_ADAPTERWEIGHT']._serialized_end=109
+  _globals['_ADAPTER']._serialized_start=112
+  _globals['_ADAPTER']._serialized_end=240
+  _globals['_GENERATEREQUEST']._serialized_start=243
+  _globals['_GENERATEREQUEST']._serialized_end=673
+  _globals['_GENERATEDIMAGE']._serialized_start=675
+  _globals['_GENERATEDIMAGE']._serialized_end=798
+  _globals['_TIMINGS']._serialized_start=800
+  _globals['_TIMINGS']._serialized_end=902
+  _globals['_GENERATERESPONSE']._serialized_start=905
+  _globals['_GENERATERESPONSE']._serialized_end=1281
+  _globals['_GENERATESTREAMREQUEST']._serialized_start=1283
+  _globals['_GENERATESTREAMREQUEST']._serialized_end=1398
+  _globals['_GENERATESTREAMRESPONSE']._serialized_start=1401
+  _globals['_GENERATESTREAMRESPONSE']._serialized_end=2043
+  _globals['_GENERATESTREAMRESPONSE_QUEUED']._serialized_start=1764
+  _globals['_GENERATESTREAMRESPONSE_QUEUED']._serialized_end=1790
+  _globals['_GENERATESTREAMRESPONSE_STARTED']._serialized_start=1792
+  _globals['_GENERATESTREAMRESPONSE_STARTED']._serialized_end=1842
+  _globals['_GENERATESTREAMRESPONSE_STEP']._serialized_start=1844
+  _globals['_GENERATESTREAMRESPONSE_STEP']._serialized_end=1927
+  _globals['_GENERATESTREAMRESPONSE_COMPLETED']._serialized_start=1929
+  _globals['_GENERATESTREAMRESPONSE_COMPLETED']._serialized_end=1994
+  _globals['_GENERATESTREAMRESPONSE_ERROR']._serialized_start=1996
+  _globals['_GENERATESTREAMRESPONSE_ERROR']._serialized_end=2034
+  _globals['_LISTVARIANTSREQUEST']._serialized_start=2045
+  _globals['_LISTVARIANTSREQUEST']._serialized_end=2066
+  _globals['_VARIANTDEFAULTS']._serialized_start=2069
+  _globals['_VARIANTDEFAULTS']._serialized_end=2199
+  _globals['_VARIANTLIMITS']._serialized_start=2202
+  _globals['_VARIANTLIMITS']._serialized_end=2509
+  _globals['_VARIANT']._serialized_start=2512
+  _globals['_VARIANT']._serialized_end=2950
+  _globals['_LISTVARIANTSRESPONSE']._serialized_start=2952
+  _globals['_LISTVARIANTSRESPONSE']._serialized_end=3044
+  _globals['_IMAGESERVICE']._serialized_start=3596
+  _globals['_IMAGESERVICE']._serialized_end=3891
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,7 @@ class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPABILITY_FEW_STEP: _ClassVar[Capability]
     CAPABILITY_IMAGE_TO_IMAGE: _ClassVar[Capability]
     CAPABILITY_NEGATIVE_PROMPT: _ClassVar[Capability]
+    CAPABILITY_INPAINTING: _ClassVar[Capability]
 WEIGHTS_ORIGIN_UNSPECIFIED: WeightsOrigin
 WEIGHTS_ORIGIN_RANDOM: WeightsOrigin
 WEIGHTS_ORIGIN_SYNTHETIC_TRAINED: WeightsOrigin
@@ -48,9 +49,36 @@ CAPABILITY_GUIDANCE_DISTILLED: Capability
 CAPABILITY_FEW_STEP: Capability
 CAPABILITY_IMAGE_TO_IMAGE: Capability
 CAPABILITY_NEGATIVE_PROMPT: Capability
+CAPABILITY_INPAINTING: Capability
+
+class AdapterWeight(_message.Message):
+    __slots__ = ("name", "scale")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    scale: float
+    def __init__(self, name: _Optional[str] = ..., scale: _Optional[float] = ...) -> None: ...
+
+class Adapter(_message.Message):
+    __slots__ = ("name", "base_variant", "rank", "layers", "sha256", "source", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BASE_VARIANT_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    base_variant: str
+    rank: int
+    layers: int
+    sha256: str
+    source: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., base_variant: _Optional[str] = ..., rank: _Optional[int] = ..., layers: _Optional[int] = ..., sha256: _Optional[str] = ..., source: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("variant", "prompt", "negative_prompt", "width", "height", "num_inference_steps", "guidance_scale", "seed", "num_images", "output_format", "quality", "reference_images", "strength")
+    __slots__ = ("variant", "prompt", "negative_prompt", "width", "height", "num_inference_steps", "guidance_scale", "seed", "num_images", "output_format", "quality", "reference_images", "strength", "mask", "adapters")
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_PROMPT_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +92,8 @@ class GenerateRequest(_message.Message):
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_IMAGES_FIELD_NUMBER: _ClassVar[int]
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    MASK_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     variant: str
     prompt: str
     negative_prompt: str
@@ -77,7 +107,9 @@ class GenerateRequest(_message.Message):
     quality: int
     reference_images: _containers.RepeatedScalarFieldContainer[bytes]
     strength: float
-    def __init__(self, variant: _Optional[str] = ..., prompt: _Optional[str] = ..., negative_prompt: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., num_inference_steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., seed: _Optional[int] = ..., num_images: _Optional[int] = ..., output_format: _Optional[_Union[OutputFormat, str]] = ..., quality: _Optional[int] = ..., reference_images: _Optional[_Iterable[bytes]] = ..., strength: _Optional[float] = ...) -> None: ...
+    mask: bytes
+    adapters: _containers.RepeatedCompositeFieldContainer[AdapterWeight]
+    def __init__(self, variant: _Optional[str] = ..., prompt: _Optional[str] = ..., negative_prompt: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., num_inference_steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., seed: _Optional[int] = ..., num_images: _Optional[int] = ..., output_format: _Optional[_Union[OutputFormat, str]] = ..., quality: _Optional[int] = ..., reference_images: _Optional[_Iterable[bytes]] = ..., strength: _Optional[float] = ..., mask: _Optional[bytes] = ..., adapters: _Optional[_Iterable[_Union[AdapterWeight, _Mapping]]] = ...) -> None: ...
 
 class GeneratedImage(_message.Message):
     __slots__ = ("data", "width", "height", "seed", "format")
@@ -106,7 +138,7 @@ class Timings(_message.Message):
     def __init__(self, queue_seconds: _Optional[float] = ..., run_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ..., seconds_per_step: _Optional[float] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("images", "variant", "backend", "weights_origin", "num_inference_steps", "guidance_scale", "prompt_truncated", "prompt_tokens", "batch_size", "timings")
+    __slots__ = ("images", "variant", "backend", "weights_origin", "num_inference_steps", "guidance_scale", "prompt_truncated", "prompt_tokens", "batch_size", "timings", "adapters")
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +149,7 @@ class GenerateResponse(_message.Message):
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     images: _containers.RepeatedCompositeFieldContainer[GeneratedImage]
     variant: str
     backend: str
@@ -127,7 +160,8 @@ class GenerateResponse(_message.Message):
     prompt_tokens: int
     batch_size: int
     timings: Timings
-    def __init__(self, images: _Optional[_Iterable[_Union[GeneratedImage, _Mapping]]] = ..., variant: _Optional[str] = ..., backend: _Optional[str] = ..., weights_origin: _Optional[_Union[WeightsOrigin, str]] = ..., num_inference_steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., prompt_truncated: _Optional[bool] = ..., prompt_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ...) -> None: ...
+    adapters: _containers.RepeatedCompositeFieldContainer[AdapterWeight]
+    def __init__(self, images: _Optional[_Iterable[_Union[GeneratedImage, _Mapping]]] = ..., variant: _Optional[str] = ..., backend: _Optional[str] = ..., weights_origin: _Optional[_Union[WeightsOrigin, str]] = ..., num_inference_steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., prompt_truncated: _Optional[bool] = ..., prompt_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., adapters: _Optional[_Iterable[_Union[AdapterWeight, _Mapping]]] = ...) -> None: ...
 
 class GenerateStreamRequest(_message.Message):
     __slots__ = ("request", "previews", "preview_size")
@@ -237,7 +271,7 @@ class VariantLimits(_message.Message):
     def __init__(self, min_width: _Optional[int] = ..., max_width: _Optional[int] = ..., min_height: _Optional[int] = ..., max_height: _Optional[int] = ..., size_multiple: _Optional[int] = ..., max_pixels: _Optional[int] = ..., min_steps: _Optional[int] = ..., max_steps: _Optional[int] = ..., min_guidance_scale: _Optional[float] = ..., max_guidance_scale: _Optional[float] = ..., max_images: _Optional[int] = ..., max_reference_images: _Optional[int] = ..., max_prompt_tokens: _Optional[int] = ...) -> None: ...
 
 class Variant(_message.Message):
-    __slots__ = ("name", "description", "pipeline_class", "hub_id", "license", "capabilities", "defaults", "limits", "backend", "loaded", "weights_origin", "random_weights", "quality_domain")
+    __slots__ = ("name", "description", "pipeline_class", "hub_id", "license", "capabilities", "defaults", "limits", "backend", "loaded", "weights_origin", "random_weights", "quality_domain", "adapters")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PIPELINE_CLASS_FIELD_NUMBER: _ClassVar[int]
@@ -251,6 +285,7 @@ class Variant(_message.Message):
     WEIGHTS_ORIGIN_FIELD_NUMBER: _ClassVar[int]
     RANDOM_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     QUALITY_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     pipeline_class: str
@@ -264,7 +299,8 @@ class Variant(_message.Message):
     weights_origin: WeightsOrigin
     random_weights: bool
     quality_domain: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., pipeline_class: _Optional[str] = ..., hub_id: _Optional[str] = ..., license: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., defaults: _Optional[_Union[VariantDefaults, _Mapping]] = ..., limits: _Optional[_Union[VariantLimits, _Mapping]] = ..., backend: _Optional[str] = ..., loaded: _Optional[bool] = ..., weights_origin: _Optional[_Union[WeightsOrigin, str]] = ..., random_weights: _Optional[bool] = ..., quality_domain: _Optional[str] = ...) -> None: ...
+    adapters: _containers.RepeatedCompositeFieldContainer[Adapter]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., pipeline_class: _Optional[str] = ..., hub_id: _Optional[str] = ..., license: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., defaults: _Optional[_Union[VariantDefaults, _Mapping]] = ..., limits: _Optional[_Union[VariantLimits, _Mapping]] = ..., backend: _Optional[str] = ..., loaded: _Optional[bool] = ..., weights_origin: _Optional[_Union[WeightsOrigin, str]] = ..., random_weights: _Optional[bool] = ..., quality_domain: _Optional[str] = ..., adapters: _Optional[_Iterable[_Union[Adapter, _Mapping]]] = ...) -> None: ...
 
 class ListVariantsResponse(_message.Message):
     __slots__ = ("variants", "default_variant")
