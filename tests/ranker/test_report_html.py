@@ -14,10 +14,12 @@ import pytest
 
 from ranker.attribution import Submitter, submitted_as
 from ranker.catalog import Catalog, Fact, ModelCard, load_catalog
+from ranker.component_chart import component_chart, component_geometry
 from ranker.engine import Ranker
 from ranker.evidence import EvidenceRecord, EvidenceStore, Source
 from ranker.history_chart import history_chart
-from ranker.report import PAGE_TEMPLATE, build_report, page_context, render_html
+from ranker.report import PAGE_TEMPLATE, REFERENCE_PAIR, build_report, page_context, render_html
+from ranker.scoring import COMPONENTS
 from ranker.templating import TEMPLATE_DIR, environment, render
 
 HOSTILE = "<script>alert(1)</script> \"quotes\" & 'apostrophes'"
@@ -143,3 +145,21 @@ def test_every_template_is_package_data_and_compiles() -> None:
     assert not unshipped, f"not in [tool.setuptools.package-data]: {unshipped}"
     for name in environment().list_templates():
         environment().get_template(name)
+
+
+def test_component_chart_hatches_priors_and_draws_to_scale(catalog: Catalog, store: EvidenceStore) -> None:
+    comparison = Ranker(catalog, store, samples=50, as_of=dt.date(2026, 11, 26)).compare(*REFERENCE_PAIR)
+    chart = component_geometry(comparison)
+    bars = [bar for row in chart.rows for bar in row.bars]
+    match_graph = chart.rows[COMPONENTS.index("match_graph")]
+    assert all(bar.prior for bar in match_graph.bars), "neither reference model has match evidence"
+    assert not all(bar.prior for bar in bars)
+    svg = component_chart(comparison)
+    assert svg.count('fill="url(#prior)"') == sum(bar.prior for bar in bars)
+    assert svg.count("<rect") == 1 + 1 + 2 + len(bars), "pattern tile, background, legend swatches, one per bar"
+    # One scale for every bar: width / value is the plot width; whiskers stay ordered inside the plot.
+    scales = {round(bar.width / bar.value, 6) for bar in bars if bar.value}
+    assert len(scales) == 1
+    (plot,) = scales
+    for bar in bars:
+        assert chart.left <= bar.x_low <= bar.x_high <= chart.left + plot
