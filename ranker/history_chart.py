@@ -1,39 +1,76 @@
-"""A small inline SVG line chart of one model's score history (score and its interval band)."""
+"""A small inline SVG line chart of one model's score history (score and its interval band).
+
+The geometry is computed here from numbers; the markup is the ``history_chart`` macro of
+``templates/charts.svg.j2``, which escapes the title.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ranker.evidence import HistoryEntry
+from ranker.templating import render_macro
 
 LINE = "#2563eb"
 BAND = "#bfdbfe"
 
 
-def history_chart(title: str, entries: Sequence[HistoryEntry], width: int = 480, height: int = 160) -> str:
-    """Score (0..100) over computation time, with the interval as a band; one point is drawn as a dot."""
+@dataclass(frozen=True)
+class Gridline:
+    """A horizontal score gridline and its label."""
+
+    y: float
+    label: int
+
+
+@dataclass(frozen=True)
+class Point:
+    """A point in chart coordinates."""
+
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class TimeLabel:
+    """A date label under the plot."""
+
+    x: float
+    anchor: str
+    when: dt.datetime
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    """Everything the history chart draws, in chart coordinates."""
+
+    title: str
+    width: int
+    height: int
+    left: float
+    right: float
+    empty_y: float
+    gridlines: tuple[Gridline, ...]
+    band: tuple[Point, ...]
+    line: tuple[Point, ...]
+    dots: tuple[Point, ...]
+    time_labels: tuple[TimeLabel, ...]
+    latest: HistoryEntry | None
+    line_color: str = LINE
+    band_color: str = BAND
+
+
+def history_geometry(title: str, entries: Sequence[HistoryEntry], width: int = 480, height: int = 160) -> HistoryChart:
+    """Lay out score (0..100) over computation time, the interval as a band; one point is a dot."""
     left, right, top, bottom = 36.0, 12.0, 22.0, 24.0
     plot_w, plot_h = width - left - right, height - top - bottom
     points = sorted(entries, key=lambda e: e.computed_at)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
-        f' role="img" aria-label="Score history of {html.escape(title, quote=True)}">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="14" font-size="12" fill="#0f172a">{html.escape(title)}</text>',
-    ]
-    for tick in (0, 50, 100):
-        y = top + plot_h * (1 - tick / 100)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e2e8f0"/>')
-        parts.append(
-            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#64748b">{tick}</text>'
-        )
+    gridlines = tuple(Gridline(top + plot_h * (1 - tick / 100), tick) for tick in (0, 50, 100))
+    empty = HistoryChart(title, width, height, left, right, top + plot_h / 2, gridlines, (), (), (), (), None)
     if not points:
-        parts.append(
-            f'<text x="{left + 8}" y="{top + plot_h / 2:.1f}" font-size="11" fill="#64748b">no history yet</text>'
-        )
-        return "".join(parts) + "</svg>"
+        return empty
     start, end = points[0].computed_at, points[-1].computed_at
     span = max((end - start).total_seconds(), 1.0)
 
@@ -43,22 +80,23 @@ def history_chart(title: str, entries: Sequence[HistoryEntry], width: int = 480,
     def y_of(score: float) -> float:
         return top + plot_h * (1 - min(100.0, max(0.0, score)) / 100)
 
+    band: tuple[Point, ...] = ()
+    line: tuple[Point, ...] = ()
     if len(points) > 1:
-        upper = [f"{x_of(p.computed_at):.1f},{y_of(p.high):.1f}" for p in points]
-        lower = [f"{x_of(p.computed_at):.1f},{y_of(p.low):.1f}" for p in reversed(points)]
-        parts.append(f'<polygon points="{" ".join(upper + lower)}" fill="{BAND}" opacity="0.7"/>')
-        line = " ".join(f"{x_of(p.computed_at):.1f},{y_of(p.score):.1f}" for p in points)
-        parts.append(f'<polyline points="{line}" fill="none" stroke="{LINE}" stroke-width="2"/>')
-    for p in points:
-        parts.append(f'<circle cx="{x_of(p.computed_at):.1f}" cy="{y_of(p.score):.1f}" r="2.5" fill="{LINE}"/>')
-    for when, anchor in ((start, "start"), (end, "end")):
-        parts.append(
-            f'<text x="{x_of(when) if len(points) > 1 else left:.1f}" y="{height - 6}" font-size="10"'
-            f' text-anchor="{anchor}" fill="#64748b">{when:%Y-%m-%d %H:%M}</text>'
-        )
-    last = points[-1]
-    parts.append(
-        f'<text x="{width - right}" y="14" font-size="11" text-anchor="end" fill="#334155">'
-        f"latest {last.score:.1f} [{last.low:.1f}, {last.high:.1f}]</text>"
+        upper = [Point(x_of(p.computed_at), y_of(p.high)) for p in points]
+        lower = [Point(x_of(p.computed_at), y_of(p.low)) for p in reversed(points)]
+        band = tuple(upper + lower)
+        line = tuple(Point(x_of(p.computed_at), y_of(p.score)) for p in points)
+    dots = tuple(Point(x_of(p.computed_at), y_of(p.score)) for p in points)
+    labels = tuple(
+        TimeLabel(x_of(when) if len(points) > 1 else left, anchor, when)
+        for when, anchor in ((start, "start"), (end, "end"))
     )
-    return "".join(parts) + "</svg>"
+    return HistoryChart(
+        title, width, height, left, right, empty.empty_y, gridlines, band, line, dots, labels, points[-1]
+    )
+
+
+def history_chart(title: str, entries: Sequence[HistoryEntry], width: int = 480, height: int = 160) -> str:
+    """The history chart as an SVG element (the same markup the report page embeds)."""
+    return str(render_macro("charts.svg.j2", "history_chart", history_geometry(title, entries, width, height)))

@@ -1,15 +1,17 @@
-"""Report sections about evidence over time: curated vs imported vs measured counts, score history charts."""
+"""Report sections about evidence over time: curated vs imported vs measured counts, score history.
+
+The Markdown lines are built here; the HTML page renders the same data from ``templates/origins.html.j2``
+and ``templates/history.html.j2``.
+"""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ranker.catalog import ModelCard
 from ranker.engine import catalog_records
 from ranker.evidence import EvidenceStore, HistoryEntry, Source
-from ranker.history_chart import history_chart
 
 ORIGIN_NOTE = (
     "Curated evidence is entered by hand in the catalog cards (signals and dated facts, each with its source);"
@@ -40,6 +42,17 @@ class EvidenceOrigin:
         """Records imported from external data, over all sources."""
         return sum(self.imported.values())
 
+    @property
+    def imported_text(self) -> str:
+        """Imported records by source, ``"source: n, ..."`` (``""`` when none)."""
+        return ", ".join(f"{ref}: {n}" for ref, n in sorted(self.imported.items()))
+
+    @property
+    def written_by(self) -> str:
+        """Who wrote the stored records, most records first (``-`` when none are stored)."""
+        ranked = sorted(self.writers.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{writer}: {n}" for writer, n in ranked) or "-"
+
 
 def evidence_origin(store: EvidenceStore, card: ModelCard) -> EvidenceOrigin:
     """Count a model's evidence by origin (a pairwise import counts as imported, by its source)."""
@@ -61,18 +74,8 @@ def evidence_origin(store: EvidenceStore, card: ModelCard) -> EvidenceOrigin:
     )
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
-
-
-def writers_text(origin: EvidenceOrigin) -> str:
-    """Who wrote a model's stored records, most records first (``-`` when none are stored)."""
-    ranked = sorted(origin.writers.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{writer}: {n}" for writer, n in ranked) or "-"
 
 
 def origins_markdown(origins: Sequence[EvidenceOrigin]) -> list[str]:
@@ -84,9 +87,9 @@ def origins_markdown(origins: Sequence[EvidenceOrigin]) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for o in origins:
-        sources = ", ".join(f"{ref}: {n}" for ref, n in sorted(o.imported.items())) or "-"
+        sources = o.imported_text or "-"
         out.append(f"| `{o.model_id}` | {o.curated} | {o.imported_total} ({_md_escape(sources)}) | {o.live} |"
-                   f" {o.submitted} | {o.retracted} | {_md_escape(writers_text(o))} |")  # fmt: skip
+                   f" {o.submitted} | {o.retracted} | {_md_escape(o.written_by)} |")  # fmt: skip
     return out
 
 
@@ -103,29 +106,3 @@ def history_markdown(histories: Mapping[str, Sequence[HistoryEntry]]) -> list[st
             f" to {last.computed_at:%Y-%m-%d %H:%M} ({last.score:.1f})"
         )
     return out
-
-
-def origins_html(origins: Sequence[EvidenceOrigin]) -> str:
-    """The curated / imported / measured table as HTML."""
-    rows = "".join(
-        f"<tr><td><code>{_e(o.model_id)}</code></td><td>{o.curated}</td><td>{o.imported_total}"
-        f"{' (' + _e(', '.join(f'{ref}: {n}' for ref, n in sorted(o.imported.items()))) + ')' if o.imported else ''}"
-        f"</td><td>{o.live}</td><td>{o.submitted}</td><td>{o.retracted}</td><td>{_e(writers_text(o))}</td></tr>"
-        for o in origins
-    )
-    return (
-        f'<h2>Evidence: curated and imported</h2><p class="note">{_e(ORIGIN_NOTE)}</p>'
-        "<table><thead><tr><th>Model</th><th>Curated (catalog)</th><th>Imported</th><th>Measured here</th>"
-        f"<th>Submitted</th><th>Retracted</th><th>Written by</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def histories_html(histories: Mapping[str, Sequence[HistoryEntry]]) -> str:
-    """One SVG history chart per model."""
-    if not histories:
-        return f"<h2>Score history</h2><p>{_e(HISTORY_EMPTY)}</p>"
-    charts = "".join(
-        f'<div class="chart">{history_chart(model_id, entries)}</div>'
-        for model_id, entries in sorted(histories.items())
-    )
-    return f"<h2>Score history</h2>{charts}"

@@ -168,7 +168,7 @@ def test_report_shows_imported_vs_curated_and_the_history_chart(catalog: Catalog
     assert (
         "<h2>Evidence: curated and imported</h2>" in page and "huggingface:black-forest-labs/FLUX.1-schnell: 4" in page
     )
-    chart = re.search(r'<svg[^>]*aria-label="Score history of flux-1-schnell".*?</svg>', page)
+    chart = re.search(r'<svg[^>]*aria-label="Score history of flux-1-schnell".*?</svg>', page, re.S)
     assert chart is not None and "<polyline" in chart.group(0) and "<polygon" in chart.group(0)
     # One point is a dot, no history is said in words.
     single = history_chart("m", store.history("flux-1-schnell")[:1])
