@@ -194,7 +194,7 @@ async def test_node_client_against_the_three_services(installed: Path, tmp_path:
             demo_code, demo = await _run("node", "cli.js", "all", "--steps", "2", "--seed", "3", env=env, timeout=300)
     assert code == 0, output[-6000:]
     assert (_count(output, "fail"), _count(output, "skipped")) == (0, 0), output[-6000:]
-    assert _count(output, "pass") == 32
+    assert _count(output, "pass") == 33
     # The command-line client prints each call's outcome, the stream's step events included.
     assert demo_code == 0, demo
     assert "classify: model" in demo and "step 2/2" in demo and "completed: 64x64" in demo and "verdict:" in demo

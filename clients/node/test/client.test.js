@@ -12,6 +12,7 @@
 const assert = require('node:assert/strict');
 const {execFile} = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const {promisify} = require('node:util');
 const {after, before, describe, test} = require('node:test');
@@ -238,6 +239,27 @@ describe('command line', () => {
       assert.ok(stdout.includes(word), `--help mentions ${word}`);
     }
     assert.deepEqual(cli.parseCommandLine(['score', '--model', 'x']).options.model, ['x']);
+  });
+
+  test('a missing required option or a bad token fails before any call, naming it', async () => {
+    // Port 9 (discard) on loopback: nothing answers, so reaching the network would fail differently.
+    const ranker = ['--ranker-address', '127.0.0.1:9'];
+    const cases = [
+      [['add-model', ...ranker], /^error: --hub-id OWNER\/NAME is required/],
+      [['retract-source', '--reason', 'x', ...ranker], /^error: --source-ref REF is required/],
+      [['explain', ...ranker], /^error: --model ID is required \(once\)/],
+      [['history', '--model', 'a', '--model', 'b', ...ranker], /^error: --model ID is required \(once\)/],
+      [['explain', '--model', 'a', '--limit', 'many', ...ranker], /^error: --limit must be a number, got many/],
+      [['models', '--token', 'two words', ...ranker], /^error: token: must be a non-empty string of printable ASCII without spaces, got 9 characters/],
+    ];
+    for (const [args, message] of cases) {
+      await assert.rejects(run(process.execPath, [CLI, ...args]), (error) => {
+        assert.equal(error.code, 1, args.join(' '));
+        assert.match(error.stderr, message);
+        assert.ok(!error.stderr.includes('two words'), 'the token is not repeated');
+        return true;
+      });
+    }
   });
 
   test('an unknown option is a usage error (exit 2)', async () => {
@@ -505,8 +527,9 @@ describe('against running services', () => {
     });
   });
 
-  test('the command line sends --token or EMOFLUX_TOKEN, and names the refusal without one', {skip: skipAddModel}, async () => {
-    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'emoflux-node-'));
+  test('the command line sends --token or EMOFLUX_TOKEN, and names the refusal without one', {skip: skipAddModel}, async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emoflux-node-'));
+    t.after(() => fs.rmSync(dir, {recursive: true, force: true}));
     const file = path.join(dir, 'evidence.json');
     fs.writeFileSync(file, JSON.stringify([{
       model_id: 'tiny-flux', capability: 'model', probe: 'quality.review', value: 0.9, unit: 'fraction', source_ref: 'review:node-cli',
@@ -541,7 +564,6 @@ describe('against running services', () => {
     assert.ok(JSON.parse(history.stdout).length >= 2);
     const plain = await run(process.execPath, [CLI, 'history', '--model', 'flux-1-pro', ...ranker], {env});
     assert.match(plain.stdout, /^history: \d+ scores\n  \d{4}-\d\d-\d\dT[\d:.]+Z \d+\.\d \[/);
-    fs.rmSync(dir, {recursive: true, force: true});
   });
 });
 

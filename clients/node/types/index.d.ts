@@ -110,6 +110,12 @@ export function serviceConfig(options?: { retry?: boolean }): {
 export function credentialsFor(tls: TlsOptions | null | undefined): grpc.ChannelCredentials;
 export function splitAddresses(addresses: string | string[]): string[];
 export function protoRoot(): string;
+/** Addresses (EMOFLUX_*_ADDRESS), TLS files (EMOFLUX_TLS_*) and the token (EMOFLUX_TOKEN) of an environment. */
+export function fromEnv(env?: Record<string, string | undefined>): {
+  token: string | undefined;
+  addresses: Addresses;
+  tls: Partial<TlsOptions>;
+};
 export function loadPackages(): grpc.GrpcObject;
 
 export const AUTHORIZATION_HEADER: 'authorization';
