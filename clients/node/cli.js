@@ -20,11 +20,16 @@ commands:
   variants         ImageService.ListVariants
   models           RankerService.ListModels       [--artifact-type TYPE]
   model            RankerService.GetModel         --model ID
-  score            RankerService.GetScore         --model ID
+  score            RankerService.GetScore         --model ID [--as-of YYYY-MM-DD]
   compare          RankerService.Compare          [--a ID] [--b ID]
   leaderboard      RankerService.Leaderboard      [--artifact-type TYPE]
-  evaluate         RankerService.Evaluate         [--model ID]... [--probe NAME]... [--match]
-  submit-evidence  RankerService.SubmitEvidence   --evidence FILE (JSON list of Evidence objects)
+  evaluate         RankerService.Evaluate         [--model ID]... [--probe NAME]... [--match]  [write]
+  submit-evidence  RankerService.SubmitEvidence   --evidence FILE (JSON list of Evidence objects)  [write]
+  add-model        RankerService.AddModel         --hub-id OWNER/NAME [--model-id ID]
+                                                  [--model-info FILE (hub model-info JSON snapshot)]  [write]
+  retract-source   RankerService.RetractSource    --source-ref REF [--reason TEXT]  [admin]
+  explain          RankerService.ExplainScore     --model ID [--limit N]
+  history          RankerService.GetScoreHistory  --model ID
   health           grpc.health.v1.Health.Check    [--service emotion|image|ranker] (all three by default)
   all              classify, generate and compare with their defaults
 
@@ -37,6 +42,8 @@ options:
                    present a client certificate (mTLS; env EMOFLUX_TLS_CERT, EMOFLUX_TLS_KEY)
   --tls-server-name NAME
                    name expected in the server certificate (env EMOFLUX_TLS_SERVER_NAME)
+  --token TOKEN    bearer token sent on every call (env EMOFLUX_TOKEN, which keeps it out of the
+                   process list); [write] and [admin] commands need a token granting that role
   --timeout S      deadline of each call in seconds (default: 30, generate 600, evaluate 900)
   --json           print responses as JSON instead of a summary
   -h, --help       show this help
@@ -51,6 +58,7 @@ const OPTIONS = {
   'tls-cert': {type: 'string'},
   'tls-key': {type: 'string'},
   'tls-server-name': {type: 'string'},
+  token: {type: 'string'},
   timeout: {type: 'string'},
   json: {type: 'boolean', default: false},
   help: {type: 'boolean', short: 'h', default: false},
@@ -71,6 +79,13 @@ const OPTIONS = {
   probe: {type: 'string', multiple: true},
   match: {type: 'boolean', default: false},
   evidence: {type: 'string'},
+  'hub-id': {type: 'string'},
+  'model-id': {type: 'string', default: ''},
+  'model-info': {type: 'string'},
+  'source-ref': {type: 'string'},
+  reason: {type: 'string', default: ''},
+  limit: {type: 'string'},
+  'as-of': {type: 'string', default: ''},
   service: {type: 'string'},
 };
 
@@ -187,8 +202,8 @@ const COMMANDS = {
     print(options, response, `model: ${response.model.id} (${response.model.display_name})`);
   },
   async score(clients, options) {
-    const {score} = await calls.getScore(clients, requireModel(options), timeoutOf(options));
-    print(options, score, `score: ${score.model_id} ${score.score.toFixed(1)} [${score.low.toFixed(1)}, ${score.high.toFixed(1)}]`);
+    const {score} = await calls.getScore(clients, requireModel(options), {asOf: options['as-of'], ...timeoutOf(options)});
+    print(options, score, `score: ${scoreLine(score)}`);
   },
   async compare(clients, options) {
     const response = await calls.compare(clients, options.a, options.b, timeoutOf(options));
@@ -221,6 +236,35 @@ const COMMANDS = {
     const response = await calls.submitEvidence(clients, JSON.parse(fs.readFileSync(options.evidence, 'utf8')), timeoutOf(options));
     print(options, response, `submit-evidence: ${response.accepted} accepted`);
   },
+  async 'add-model'(clients, options) {
+    if (!options['hub-id']) throw new TypeError('--hub-id OWNER/NAME is required');
+    const request = {hub_id: options['hub-id'], model_id: options['model-id']};
+    if (options['model-info']) request.model_info_json = fs.readFileSync(options['model-info'], 'utf8');
+    const response = await calls.addModel(clients, request, timeoutOf(options));
+    const {model} = response;
+    print(options, response, `add-model: ${model.id} (${model.artifact_type}), ${response.evidence_imported} records imported`);
+  },
+  async 'retract-source'(clients, options) {
+    if (!options['source-ref']) throw new TypeError('--source-ref REF is required');
+    const response = await calls.retractSource(clients, options['source-ref'], {reason: options.reason, ...timeoutOf(options)});
+    print(options, response, `retract-source: ${options['source-ref']}: ${response.records} records no longer count`);
+  },
+  async explain(clients, options) {
+    const limit = options.limit === undefined ? 0 : number(options, 'limit');
+    const response = await calls.explainScore(clients, requireModel(options), {limit, ...timeoutOf(options)});
+    const lines = [`explain: ${scoreLine(response.score)}`];
+    for (const i of response.influences) {
+      const e = i.evidence;
+      const delta = `${i.delta >= 0 ? '+' : ''}${i.delta.toFixed(2)}`;
+      lines.push(`  ${delta.padStart(7)} ${i.component.padEnd(12)} ${e.probe} = ${e.value} ${e.unit} (${e.source}${e.source_ref ? `, ${e.source_ref}` : ''})`);
+    }
+    print(options, response, lines.join('\n'));
+  },
+  async history(clients, options) {
+    const {scores} = await calls.getScoreHistory(clients, requireModel(options), timeoutOf(options));
+    const lines = scores.map((s) => `  ${timestamp(s.updated_at)} ${s.score.toFixed(1)} [${s.low.toFixed(1)}, ${s.high.toFixed(1)}]`);
+    print(options, scores, [`history: ${scores.length} scores`, ...lines].join('\n'));
+  },
   async health(clients, options) {
     const which = options.service ? [options.service] : ['emotion', 'image', 'ranker'];
     const statuses = {};
@@ -231,6 +275,16 @@ const COMMANDS = {
     if (Object.values(statuses).some((s) => s !== 'SERVING')) process.exitCode = 1;
   },
 };
+
+function scoreLine(score) {
+  return `${score.model_id} ${score.score.toFixed(1)} [${score.low.toFixed(1)}, ${score.high.toFixed(1)}]`;
+}
+
+/** A google.protobuf.Timestamp (seconds as a string: int64) as ISO 8601 UTC. */
+function timestamp(value) {
+  if (!value) return '-';
+  return new Date(Number(value.seconds) * 1000 + Math.round((value.nanos || 0) / 1e6)).toISOString();
+}
 
 function requireModel(options) {
   if (!options.model || options.model.length !== 1) throw new TypeError('--model ID is required (once)');
@@ -263,6 +317,8 @@ async function main(argv) {
   const clients = connect({
     addresses: {emotion: options['emotion-address'], image: options['image-address'], ranker: options['ranker-address']},
     tls,
+    // --token wins over EMOFLUX_TOKEN (read by connect when this is undefined).
+    token: options.token,
   });
   try {
     if (run) {

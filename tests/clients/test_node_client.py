@@ -2,8 +2,10 @@
 
 Starts emotion_service (tiny bundle), image_service (tiny-flux) and the ranker in-process on port 0, plus an
 emotion_service that requires mTLS with certificates made here, and hands their addresses and PEM files to
-the node tests through environment variables. Fast checks (types up to date, same retry policy as the
-Python channels, publishable package) run without services.
+the node tests through environment variables. The ranker and the mTLS service check bearer tokens against a
+tokens file made here (one token per role), so the client's writes succeed with a write token and are refused
+without one. Fast checks (types up to date, same retry policy as the Python channels, publishable package)
+run without services.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from servicekit.auth import hash_token, new_token
 from servicekit.channels import service_config
 from tests.gateway.services import emotion_server, image_server, ranker_server, require_services
 from tests.servicekit.pki import _issue, _key, _write
 
-NODE_CLIENT = Path(__file__).resolve().parents[2] / "clients" / "node"
+REPO = Path(__file__).resolve().parents[2]
+NODE_CLIENT = REPO / "clients" / "node"
+HUB_SNAPSHOTS = REPO / "tests" / "ranker" / "data" / "hub"
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or shutil.which("npm") is None, reason="Node.js/npm not installed"
@@ -113,7 +118,7 @@ def test_packed_package_works_outside_the_repository(installed: Path, tmp_path: 
     loaded = _node("node", "-e", script, cwd=package)
     assert loaded.returncode == 0, loaded.stderr
     root, methods = loaded.stdout.split()
-    assert Path(root) == package / "proto" and methods == "7"
+    assert Path(root) == package / "proto" and methods == "11"
 
 
 @pytest.fixture
@@ -131,15 +136,47 @@ def pki(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
+def _tokens_file(folder: Path) -> tuple[Path, dict[str, str]]:
+    """A tokens file granting one fresh token per role (identities node-reader, node-writer, node-admin)."""
+    tokens = {role: new_token() for role in ("read", "write", "admin")}
+    path = folder / "tokens.txt"
+    names = {"read": "node-reader", "write": "node-writer", "admin": "node-admin"}
+    path.write_text("".join(f"{hash_token(t)} {names[role]} {role}\n" for role, t in tokens.items()))
+    return path, tokens
+
+
+def _writable_catalog(folder: Path) -> Path:
+    """A copy of the bundled catalog that AddModel may write new cards into."""
+    from ranker.catalog import BUNDLED_DIR
+
+    folder.mkdir()
+    for card in BUNDLED_DIR.glob("*.yaml"):
+        (folder / card.name).write_text(card.read_text())
+    return folder
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 async def test_node_client_against_the_three_services(installed: Path, tmp_path: Path, pki: dict[str, Path]) -> None:
     require_services("emotion_service", "image_service", "ranker")
-    env = dict(os.environ)
+    from ranker.component import RankerComponent
+
+    env = {k: v for k, v in os.environ.items() if k != "EMOFLUX_TOKEN"}
+    tokens_file, tokens = _tokens_file(tmp_path)
+    auth = {"auth_mode": "enforce", "auth_tokens_file": tokens_file}
+    # mTLS and a token: the certificate alone grants nothing (anonymous role none, no certificate allow-list).
     mtls = {"tls_cert": pki["server_cert"], "tls_key": pki["server_key"], "tls_client_ca": pki["ca"]}
-    async with emotion_server() as emotion, image_server() as image, emotion_server(**mtls) as secure:
+    secure_auth = {**mtls, **auth, "auth_anonymous_role": "none"}
+    async with emotion_server() as emotion, image_server() as image, emotion_server(**secure_auth) as secure:
         emotion_address, image_address = f"127.0.0.1:{emotion.port}", f"127.0.0.1:{image.port}"
-        async with ranker_server(emotion_address, image_address, tmp_path / "evidence.sqlite3") as ranker:
+        catalog = _writable_catalog(tmp_path / "catalog")
+        database = tmp_path / "evidence.sqlite3"
+        async with ranker_server(emotion_address, image_address, database, catalog_dir=catalog, **auth) as ranker:
+            # Two rounds of the schedule's history step, so GetScoreHistory has something to list in order.
+            component = ranker.component
+            assert isinstance(component, RankerComponent)
+            for _ in range(2):
+                await asyncio.to_thread(component.record_history)
             env.update(
                 EMOFLUX_EMOTION_ADDRESS=emotion_address,
                 EMOFLUX_IMAGE_ADDRESS=image_address,
@@ -148,12 +185,16 @@ async def test_node_client_against_the_three_services(installed: Path, tmp_path:
                 EMOFLUX_TEST_TLS_CA=str(pki["ca"]),
                 EMOFLUX_TEST_TLS_CERT=str(pki["client_cert"]),
                 EMOFLUX_TEST_TLS_KEY=str(pki["client_key"]),
+                EMOFLUX_TEST_READ_TOKEN=tokens["read"],
+                EMOFLUX_TEST_WRITE_TOKEN=tokens["write"],
+                EMOFLUX_TEST_ADMIN_TOKEN=tokens["admin"],
+                EMOFLUX_TEST_HUB_DIR=str(HUB_SNAPSHOTS),
             )
             code, output = await _run("node", "--test", "test/", env=env, timeout=600)
             demo_code, demo = await _run("node", "cli.js", "all", "--steps", "2", "--seed", "3", env=env, timeout=300)
     assert code == 0, output[-6000:]
     assert (_count(output, "fail"), _count(output, "skipped")) == (0, 0), output[-6000:]
-    assert _count(output, "pass") == 24
+    assert _count(output, "pass") == 33
     # The command-line client prints each call's outcome, the stream's step events included.
     assert demo_code == 0, demo
     assert "classify: model" in demo and "step 2/2" in demo and "completed: 64x64" in demo and "verdict:" in demo

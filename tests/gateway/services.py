@@ -70,23 +70,26 @@ async def image_server() -> AsyncIterator[ServiceHost]:
 
 
 @asynccontextmanager
-async def ranker_server(emotion: str, image: str, db_path: Path) -> AsyncIterator[ServiceHost]:
-    """The ranker with its evidence store at ``db_path``, probing the given service addresses."""
+async def ranker_server(emotion: str, image: str, db_path: Path, **overrides: Any) -> AsyncIterator[ServiceHost]:
+    """The ranker with its evidence store at ``db_path``, probing the given service addresses; ``overrides``
+    are further settings (e.g. ``auth_mode="enforce"`` with a tokens file, a writable ``catalog_dir``)."""
     from ranker.component import RankerComponent
     from ranker.settings import RankerSettings
 
-    settings = RankerSettings(
-        port=0,
-        metrics_port=0,
-        access_log=False,
-        emotion_addresses=emotion,
-        image_addresses=image,
-        db_path=db_path,
-        bootstrap_samples=200,
-        grace_seconds=1.0,
-        # The polyglot clients run a local round as `make demo` does (authorisation: tests/servicekit/test_auth.py).
-        auth_mode="off",
-    )
+    fields: dict[str, Any] = {
+        "port": 0,
+        "metrics_port": 0,
+        "access_log": False,
+        "emotion_addresses": emotion,
+        "image_addresses": image,
+        "db_path": db_path,
+        "bootstrap_samples": 200,
+        "grace_seconds": 1.0,
+        # By default the polyglot clients run a local round as `make demo` does (authorisation:
+        # tests/servicekit/test_auth.py; the Node client's tests pass a tokens file instead).
+        "auth_mode": "off",
+    }
+    settings = RankerSettings(**{**fields, **overrides})
     settings.validate()
     registry = CollectorRegistry()
     host = ServiceHost(settings, RankerComponent(settings, registry), registry)

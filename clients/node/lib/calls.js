@@ -3,6 +3,7 @@
 // Every call takes `clients` (from connect()), the request as a plain object with the .proto field names,
 // and options: `timeout` (seconds; becomes the gRPC deadline) and `metadata` (an object of string headers,
 // e.g. {'x-request-id': '...'}). Failures reject with the grpc-js error: `code` (grpc.status), `details`.
+// The bearer token, when connect() was given one, rides on every call without any option here.
 'use strict';
 
 const grpc = require('@grpc/grpc-js');
@@ -104,9 +105,12 @@ function getModel(clients, modelId, options = {}) {
   return unary(clients.ranker, 'GetModel', {model_id: modelId}, options);
 }
 
-/** RankerService.GetScore: a model's score, interval and components. */
-function getScore(clients, modelId, options = {}) {
-  return unary(clients.ranker, 'GetScore', {model_id: modelId}, options);
+/**
+ * RankerService.GetScore: a model's score, interval and components; `asOf` ('YYYY-MM-DD') scores the
+ * evidence observed by the end of that day ('' = now).
+ */
+function getScore(clients, modelId, {asOf = '', ...options} = {}) {
+  return unary(clients.ranker, 'GetScore', {model_id: modelId, as_of: asOf}, options);
 }
 
 /** RankerService.Compare of two model ids: scores, rows, winner and verdict. */
@@ -120,16 +124,43 @@ function leaderboard(clients, {artifactType = '', ...options} = {}) {
 }
 
 /**
- * RankerService.Evaluate (server stream): progress, evidence_recorded and a final `finished` event.
+ * RankerService.Evaluate (server stream, write role): progress, evidence_recorded and a final `finished` event.
  * `request`: {model_ids, probes, include_match, deadline: {seconds, nanos}}.
  */
 function evaluate(clients, request = {}, {timeout = DEFAULT_TIMEOUT.evaluate, ...rest} = {}) {
   return serverStream(clients.ranker, 'Evaluate', request, {timeout, ...rest});
 }
 
-/** RankerService.SubmitEvidence: store 1 to 1000 evidence records; resolves to {accepted}. */
+/** RankerService.SubmitEvidence (write role): store 1 to 1000 evidence records; resolves to {accepted}. */
 function submitEvidence(clients, evidence, options = {}) {
   return unary(clients.ranker, 'SubmitEvidence', {evidence}, options);
+}
+
+/**
+ * RankerService.AddModel (write role): a catalog card from a hub model info. `request`: {hub_id, model_id
+ * (optional), model_info_json (a snapshot; without it the server asks the hub)}. Resolves to
+ * {model, evidence_imported}.
+ */
+function addModel(clients, request, options = {}) {
+  return unary(clients.ranker, 'AddModel', request, options);
+}
+
+/**
+ * RankerService.RetractSource (admin role): the records of one Evidence.source_ref stop counting (they stay
+ * stored for audit); `reason` is kept with the retraction. Resolves to {records}.
+ */
+function retractSource(clients, sourceRef, {reason = '', ...options} = {}) {
+  return unary(clients.ranker, 'RetractSource', {source_ref: sourceRef, reason}, options);
+}
+
+/** RankerService.ExplainScore: the score and the `limit` records that moved it most (0 = the server's 5). */
+function explainScore(clients, modelId, {limit = 0, ...options} = {}) {
+  return unary(clients.ranker, 'ExplainScore', {model_id: modelId, limit}, options);
+}
+
+/** RankerService.GetScoreHistory: every score computed for a model, oldest first. */
+function getScoreHistory(clients, modelId, options = {}) {
+  return unary(clients.ranker, 'GetScoreHistory', {model_id: modelId}, options);
 }
 
 // -- gRPC health -----------------------------------------------------------------------------------------
@@ -146,18 +177,22 @@ async function health(clients, which, service = '', options = {}) {
 
 module.exports = {
   DEFAULT_TIMEOUT,
+  addModel,
   classify,
   classifyStream,
   compare,
   evaluate,
+  explainScore,
   generate,
   generateStream,
   getModel,
   getModelInfo,
   getScore,
+  getScoreHistory,
   health,
   leaderboard,
   listModels,
   listVariants,
+  retractSource,
   submitEvidence,
 };

@@ -1,11 +1,13 @@
 // Channels to the emoflux services: the contract loaded from .proto files, round_robin over several
-// addresses, the retry policy of the Python channels (servicekit/channels.py), message limits, TLS/mTLS.
+// addresses, the retry policy of the Python channels (servicekit/channels.py), message limits, TLS/mTLS,
+// and the bearer token sent on every call.
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
+const {withToken} = require('./auth.js');
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
 // The published package carries its protos in proto/ (npm pack copies them there); a checkout of the
@@ -101,9 +103,10 @@ function stripUndefined(object) {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined && v !== null && v !== ''));
 }
 
-/** Addresses and TLS files from EMOFLUX_* environment variables. */
+/** Addresses, TLS files and the bearer token from EMOFLUX_* environment variables. */
 function fromEnv(env = process.env) {
   return {
+    token: env.EMOFLUX_TOKEN || undefined,
     addresses: stripUndefined({
       emotion: env.EMOFLUX_EMOTION_ADDRESS,
       image: env.EMOFLUX_IMAGE_ADDRESS,
@@ -120,14 +123,16 @@ function fromEnv(env = process.env) {
 
 /**
  * Stubs for the three services and their health services on one channel each; close() releases them.
- * `addresses` overrides EMOFLUX_*_ADDRESS, which override the defaults; `tls` likewise EMOFLUX_TLS_*.
+ * `addresses` overrides EMOFLUX_*_ADDRESS, which override the defaults; `tls` likewise EMOFLUX_TLS_*;
+ * `token` (sent as `authorization: Bearer <token>` on every call) EMOFLUX_TOKEN, and `null` sends none.
  */
-function connect({addresses = {}, tls = undefined, retry = true} = {}) {
+function connect({addresses = {}, tls = undefined, retry = true, token = undefined} = {}) {
   const pkg = loadPackages();
   const env = fromEnv();
   const resolved = {...DEFAULT_ADDRESSES, ...env.addresses, ...stripUndefined(addresses)};
   const tlsOptions = tls === undefined ? (Object.keys(env.tls).length ? env.tls : null) : tls;
-  const credentials = credentialsFor(tlsOptions);
+  const bearerToken = token === undefined ? env.token : token;
+  const {credentials, interceptors} = withToken(credentialsFor(tlsOptions), bearerToken);
   const services = {
     emotion: pkg.emoflux.emotion.v1.EmotionService,
     image: pkg.emoflux.image.v1.ImageService,
@@ -137,15 +142,18 @@ function connect({addresses = {}, tls = undefined, retry = true} = {}) {
   const health = {};
   for (const [name, Service] of Object.entries(services)) {
     const {target, options} = channelFor(resolved[name], {retry, tls: tlsOptions});
-    stubs[name] = new Service(target, credentials, options);
-    // The health stub shares the service stub's channel (same target, credentials and options).
-    health[name] = new pkg.grpc.health.v1.Health(target, null, {channelOverride: stubs[name].getChannel()});
+    stubs[name] = new Service(target, credentials, {...options, interceptors});
+    // The health stub shares the service stub's channel (same target, credentials and options); the
+    // interceptors belong to a stub, not to the channel, so it takes them too.
+    health[name] = new pkg.grpc.health.v1.Health(target, null, {channelOverride: stubs[name].getChannel(), interceptors});
   }
   return {
     ...stubs,
     health,
     addresses: resolved,
     tls: tlsOptions,
+    // Whether calls carry a bearer token (the token itself is not kept here, so it is not logged by accident).
+    authenticated: bearerToken !== undefined && bearerToken !== null,
     close() {
       for (const stub of Object.values(stubs)) stub.close();
     },

@@ -19,6 +19,11 @@ import type { CompareResponse__Output } from './generated/emoflux/ranker/v1/Comp
 import type { EvaluateRequest } from './generated/emoflux/ranker/v1/EvaluateRequest';
 import type { EvaluateResponse__Output } from './generated/emoflux/ranker/v1/EvaluateResponse';
 import type { Evidence } from './generated/emoflux/ranker/v1/Evidence';
+import type { AddModelRequest } from './generated/emoflux/ranker/v1/AddModelRequest';
+import type { AddModelResponse__Output } from './generated/emoflux/ranker/v1/AddModelResponse';
+import type { ExplainScoreResponse__Output } from './generated/emoflux/ranker/v1/ExplainScoreResponse';
+import type { GetScoreHistoryResponse__Output } from './generated/emoflux/ranker/v1/GetScoreHistoryResponse';
+import type { RetractSourceResponse__Output } from './generated/emoflux/ranker/v1/RetractSourceResponse';
 import type { GetModelResponse__Output } from './generated/emoflux/ranker/v1/GetModelResponse';
 import type { GetScoreResponse__Output } from './generated/emoflux/ranker/v1/GetScoreResponse';
 import type { LeaderboardResponse__Output } from './generated/emoflux/ranker/v1/LeaderboardResponse';
@@ -51,6 +56,11 @@ export interface ConnectOptions {
   tls?: TlsOptions | null;
   /** Retry UNAVAILABLE as the Python clients do (default true). */
   retry?: boolean;
+  /**
+   * Bearer token sent as `authorization: Bearer <token>` on every call (call credentials with TLS, per-call
+   * metadata in plaintext). `null` sends none; undefined reads EMOFLUX_TOKEN from the environment.
+   */
+  token?: string | null;
 }
 
 export interface Clients {
@@ -60,6 +70,8 @@ export interface Clients {
   health: Record<ServiceName, HealthClient>;
   addresses: Record<ServiceName, string>;
   tls: TlsOptions | null;
+  /** Whether every call carries a bearer token. */
+  authenticated: boolean;
   close(): void;
 }
 
@@ -98,7 +110,25 @@ export function serviceConfig(options?: { retry?: boolean }): {
 export function credentialsFor(tls: TlsOptions | null | undefined): grpc.ChannelCredentials;
 export function splitAddresses(addresses: string | string[]): string[];
 export function protoRoot(): string;
+/** Addresses (EMOFLUX_*_ADDRESS), TLS files (EMOFLUX_TLS_*) and the token (EMOFLUX_TOKEN) of an environment. */
+export function fromEnv(env?: Record<string, string | undefined>): {
+  token: string | undefined;
+  addresses: Addresses;
+  tls: Partial<TlsOptions>;
+};
 export function loadPackages(): grpc.GrpcObject;
+
+export const AUTHORIZATION_HEADER: 'authorization';
+/** The token, checked to be one header value (non-empty printable ASCII, no spaces); throws a TypeError. */
+export function checkToken(token: string): string;
+/** `Bearer <token>`. */
+export function bearerValue(token: string): string;
+export function bearerCallCredentials(token: string): grpc.CallCredentials;
+export function bearerInterceptor(token: string): grpc.Interceptor;
+export function withToken(
+  credentials: grpc.ChannelCredentials,
+  token: string | null | undefined,
+): { credentials: grpc.ChannelCredentials; interceptors: grpc.Interceptor[] };
 
 export function classify(clients: Clients, request: ClassifyRequest, options?: CallOptions): Promise<ClassifyResponse__Output>;
 export function classifyStream(
@@ -118,15 +148,33 @@ export function listVariants(clients: Clients, options?: CallOptions): Promise<L
 
 export function listModels(clients: Clients, options?: CallOptions & { artifactType?: string }): Promise<ListModelsResponse__Output>;
 export function getModel(clients: Clients, modelId: string, options?: CallOptions): Promise<GetModelResponse__Output>;
-export function getScore(clients: Clients, modelId: string, options?: CallOptions): Promise<GetScoreResponse__Output>;
+/** `asOf`: 'YYYY-MM-DD', the score from the evidence observed by the end of that day ('' = now). */
+export function getScore(clients: Clients, modelId: string, options?: CallOptions & { asOf?: string }): Promise<GetScoreResponse__Output>;
 export function compare(clients: Clients, modelA: string, modelB: string, options?: CallOptions): Promise<CompareResponse__Output>;
 export function leaderboard(clients: Clients, options?: CallOptions & { artifactType?: string }): Promise<LeaderboardResponse__Output>;
+/** Needs the write role. */
 export function evaluate(
   clients: Clients,
   request?: EvaluateRequest,
   options?: StreamOptions<EvaluateResponse__Output>,
 ): Promise<EvaluateResponse__Output[]>;
+/** Needs the write role. */
 export function submitEvidence(clients: Clients, evidence: Evidence[], options?: CallOptions): Promise<SubmitEvidenceResponse__Output>;
+/** Needs the write role. */
+export function addModel(clients: Clients, request: AddModelRequest, options?: CallOptions): Promise<AddModelResponse__Output>;
+/** Needs the admin role. */
+export function retractSource(
+  clients: Clients,
+  sourceRef: string,
+  options?: CallOptions & { reason?: string },
+): Promise<RetractSourceResponse__Output>;
+/** `limit`: most records, 0 to 100 (0 = the server's default, 5). */
+export function explainScore(
+  clients: Clients,
+  modelId: string,
+  options?: CallOptions & { limit?: number },
+): Promise<ExplainScoreResponse__Output>;
+export function getScoreHistory(clients: Clients, modelId: string, options?: CallOptions): Promise<GetScoreHistoryResponse__Output>;
 
 export function health(
   clients: Clients,

@@ -24,3 +24,24 @@ export async function example(): Promise<string> {
     clients.close();
   }
 }
+
+export async function writer(token: string, snapshot: string): Promise<string> {
+  const clients = emoflux.connect({ addresses: { ranker: '127.0.0.1:50053' }, token });
+  const anonymous = emoflux.connect({ token: null });
+  try {
+    const signedIn: boolean = clients.authenticated && !anonymous.authenticated;
+    const added = await emoflux.addModel(clients, { hub_id: 'owner/name', model_info_json: snapshot });
+    const imported: number = added.evidence_imported;
+    const explained = await emoflux.explainScore(clients, added.model?.id ?? '', { limit: 3, timeout: 10 });
+    const delta: number = explained.influences[0].delta;
+    const by: string = explained.influences[0].evidence?.submitted_by ?? '';
+    const { records } = await emoflux.retractSource(clients, 'huggingface:owner/name', { reason: 'typed' });
+    const history = await emoflux.getScoreHistory(clients, 'flux-1-pro');
+    const then = await emoflux.getScore(clients, 'flux-1-pro', { asOf: '2026-11-26' });
+    const header: string = emoflux.bearerValue(emoflux.checkToken(token));
+    return `${signedIn} ${imported} ${delta} ${by} ${records} ${history.scores.length} ${then.score?.score} ${header}`;
+  } finally {
+    clients.close();
+    anonymous.close();
+  }
+}
