@@ -15,7 +15,6 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -26,6 +25,8 @@ from ranker.engine import Ranker
 from ranker.evidence import EvidenceStore, Source
 from ranker.report import build_report, write_report
 from ranker.settings import RankerSettings
+from servicekit.auth import hash_token, new_token
+from servicekit.channels import open_channel
 from servicekit.pb.emoflux.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from servicekit.server import ServiceHost
 
@@ -88,12 +89,17 @@ def real_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
             service.stop()
 
 
+EVALUATOR_TOKEN = new_token()
+
+
 @pytest.fixture
 async def ranker_stub(
     real_services: tuple[Service, Service], tmp_path: Path
 ) -> AsyncIterator[tuple[ranker_pb2_grpc.RankerServiceStub, Path]]:
     emotion, image = real_services
     db_path = tmp_path / "evidence.sqlite3"
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"{hash_token(EVALUATOR_TOKEN)} e2e-evaluator write\n")
     settings = RankerSettings(
         port=0,
         metrics_port=-1,
@@ -107,12 +113,13 @@ async def ranker_stub(
         probe_timeout_seconds=120.0,
         rpc_timeout_seconds=60.0,
         p99_bound_seconds=1.0,
+        auth_tokens_file=tokens,
     )
     registry = CollectorRegistry()
     host = ServiceHost(settings, RankerComponent(settings, registry), registry)
     await host.start()
     await host.wait_ready(30)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+    async with open_channel(f"127.0.0.1:{host.port}", retry=False, token=EVALUATOR_TOKEN) as channel:
         yield ranker_pb2_grpc.RankerServiceStub(channel), db_path
     await host.stop(grace=0)
 
@@ -127,6 +134,8 @@ async def test_round_with_all_three_services(
     recorded = [e.evidence_recorded.evidence for e in events if e.WhichOneof("event") == "evidence_recorded"]
     evaluated = [s.model_id for s in finished.scores]
     assert finished.probes_skipped == 0 and finished.probes_run >= 10
+    # Every record of the round says who started it and how (the caller's token, the Evaluate RPC).
+    assert {(r.submitted_by, r.submitted_via) for r in recorded} == {("token:e2e-evaluator", "Evaluate")}
     assert len(evaluated) == 2, evaluated
     classifier = next(m for m in evaluated if m.startswith("emotion"))
     generator = next(m for m in evaluated if "flux" in m)
