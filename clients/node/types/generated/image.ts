@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { Adapter as _emoflux_image_v1_Adapter, Adapter__Output as _emoflux_image_v1_Adapter__Output } from './emoflux/image/v1/Adapter';
+import type { AdapterWeight as _emoflux_image_v1_AdapterWeight, AdapterWeight__Output as _emoflux_image_v1_AdapterWeight__Output } from './emoflux/image/v1/AdapterWeight';
 import type { GenerateRequest as _emoflux_image_v1_GenerateRequest, GenerateRequest__Output as _emoflux_image_v1_GenerateRequest__Output } from './emoflux/image/v1/GenerateRequest';
 import type { GenerateResponse as _emoflux_image_v1_GenerateResponse, GenerateResponse__Output as _emoflux_image_v1_GenerateResponse__Output } from './emoflux/image/v1/GenerateResponse';
 import type { GenerateStreamRequest as _emoflux_image_v1_GenerateStreamRequest, GenerateStreamRequest__Output as _emoflux_image_v1_GenerateStreamRequest__Output } from './emoflux/image/v1/GenerateStreamRequest';
@@ -22,6 +24,8 @@ export interface ProtoGrpcType {
   emoflux: {
     image: {
       v1: {
+        Adapter: MessageTypeDefinition<_emoflux_image_v1_Adapter, _emoflux_image_v1_Adapter__Output>
+        AdapterWeight: MessageTypeDefinition<_emoflux_image_v1_AdapterWeight, _emoflux_image_v1_AdapterWeight__Output>
         Capability: EnumTypeDefinition
         GenerateRequest: MessageTypeDefinition<_emoflux_image_v1_GenerateRequest, _emoflux_image_v1_GenerateRequest__Output>
         GenerateResponse: MessageTypeDefinition<_emoflux_image_v1_GenerateResponse, _emoflux_image_v1_GenerateResponse__Output>

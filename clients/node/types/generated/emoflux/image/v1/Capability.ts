@@ -41,6 +41,12 @@ export const Capability = {
    * per step).
    */
   CAPABILITY_NEGATIVE_PROMPT: 'CAPABILITY_NEGATIVE_PROMPT',
+  /**
+   * Repaints the white region of `GenerateRequest.mask` in the one reference
+   * image and keeps the rest (FluxInpaintPipeline for ordinary FLUX weights,
+   * FluxFillPipeline for FLUX.1 Fill).
+   */
+  CAPABILITY_INPAINTING: 'CAPABILITY_INPAINTING',
 } as const;
 
 /**
@@ -92,6 +98,13 @@ export type Capability =
    */
   | 'CAPABILITY_NEGATIVE_PROMPT'
   | 7
+  /**
+   * Repaints the white region of `GenerateRequest.mask` in the one reference
+   * image and keeps the rest (FluxInpaintPipeline for ordinary FLUX weights,
+   * FluxFillPipeline for FLUX.1 Fill).
+   */
+  | 'CAPABILITY_INPAINTING'
+  | 8
 
 /**
  * Something a variant can do.

@@ -1,6 +1,7 @@
 // Original file: ../../protos/emoflux/image/v1/image.proto
 
 import type { OutputFormat as _emoflux_image_v1_OutputFormat, OutputFormat__Output as _emoflux_image_v1_OutputFormat__Output } from '../../../emoflux/image/v1/OutputFormat';
+import type { AdapterWeight as _emoflux_image_v1_AdapterWeight, AdapterWeight__Output as _emoflux_image_v1_AdapterWeight__Output } from '../../../emoflux/image/v1/AdapterWeight';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -75,8 +76,27 @@ export interface GenerateRequest {
    * 0 keeps it, 1 ignores it). Only for CAPABILITY_IMAGE_TO_IMAGE variants, and
    * then it requires one reference image. Unset: the variant's default (0.6 unless
    * documented otherwise in `Variant.description`).
+   * With a `mask` it is the inpainting strength in [0, 1]; unset means 1.0 (the
+   * masked region is repainted from pure noise). The run skips the first
+   * (1 - strength) share of the steps; strength * num_inference_steps must
+   * leave at least one step.
    */
   'strength'?: (number | string);
+  /**
+   * Inpainting mask, an encoded image the size of the one reference image:
+   * white pixels are repainted, black pixels are kept (grey levels are split at
+   * 128, as the pipeline binarises the mask).
+   * Only for variants with CAPABILITY_INPAINTING, with exactly one entry in
+   * `reference_images`. Empty (default): no inpainting. Pixels outside the mask
+   * are returned exactly as in the reference (resized to the output size).
+   */
+  'mask'?: (Buffer | Uint8Array | string);
+  /**
+   * LoRA adapters to apply, several at once, each with its scale; empty
+   * (default): the base weights. Requests batch together only when their
+   * adapters and scales are equal.
+   */
+  'adapters'?: (_emoflux_image_v1_AdapterWeight)[];
   '_guidance_scale'?: "guidance_scale";
   '_seed'?: "seed";
   '_strength'?: "strength";
@@ -154,8 +174,27 @@ export interface GenerateRequest__Output {
    * 0 keeps it, 1 ignores it). Only for CAPABILITY_IMAGE_TO_IMAGE variants, and
    * then it requires one reference image. Unset: the variant's default (0.6 unless
    * documented otherwise in `Variant.description`).
+   * With a `mask` it is the inpainting strength in [0, 1]; unset means 1.0 (the
+   * masked region is repainted from pure noise). The run skips the first
+   * (1 - strength) share of the steps; strength * num_inference_steps must
+   * leave at least one step.
    */
   'strength'?: (number);
+  /**
+   * Inpainting mask, an encoded image the size of the one reference image:
+   * white pixels are repainted, black pixels are kept (grey levels are split at
+   * 128, as the pipeline binarises the mask).
+   * Only for variants with CAPABILITY_INPAINTING, with exactly one entry in
+   * `reference_images`. Empty (default): no inpainting. Pixels outside the mask
+   * are returned exactly as in the reference (resized to the output size).
+   */
+  'mask': (Buffer);
+  /**
+   * LoRA adapters to apply, several at once, each with its scale; empty
+   * (default): the base weights. Requests batch together only when their
+   * adapters and scales are equal.
+   */
+  'adapters': (_emoflux_image_v1_AdapterWeight__Output)[];
   '_guidance_scale'?: "guidance_scale";
   '_seed'?: "seed";
   '_strength'?: "strength";

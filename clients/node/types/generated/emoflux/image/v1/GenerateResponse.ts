@@ -3,6 +3,7 @@
 import type { GeneratedImage as _emoflux_image_v1_GeneratedImage, GeneratedImage__Output as _emoflux_image_v1_GeneratedImage__Output } from '../../../emoflux/image/v1/GeneratedImage';
 import type { WeightsOrigin as _emoflux_image_v1_WeightsOrigin, WeightsOrigin__Output as _emoflux_image_v1_WeightsOrigin__Output } from '../../../emoflux/image/v1/WeightsOrigin';
 import type { Timings as _emoflux_image_v1_Timings, Timings__Output as _emoflux_image_v1_Timings__Output } from '../../../emoflux/image/v1/Timings';
+import type { AdapterWeight as _emoflux_image_v1_AdapterWeight, AdapterWeight__Output as _emoflux_image_v1_AdapterWeight__Output } from '../../../emoflux/image/v1/AdapterWeight';
 
 /**
  * Response for ImageService.Generate.
@@ -51,6 +52,11 @@ export interface GenerateResponse {
    * Server-side timings.
    */
   'timings'?: (_emoflux_image_v1_Timings | null);
+  /**
+   * Adapters that produced the images, with the scales used (empty: base
+   * weights). PNG images carry the same list in their `adapters` text chunk.
+   */
+  'adapters'?: (_emoflux_image_v1_AdapterWeight)[];
 }
 
 /**
@@ -100,4 +106,9 @@ export interface GenerateResponse__Output {
    * Server-side timings.
    */
   'timings': (_emoflux_image_v1_Timings__Output | null);
+  /**
+   * Adapters that produced the images, with the scales used (empty: base
+   * weights). PNG images carry the same list in their `adapters` text chunk.
+   */
+  'adapters': (_emoflux_image_v1_AdapterWeight__Output)[];
 }

@@ -40,8 +40,17 @@ export interface ImageServiceClient extends grpc.Client {
    * unknown `output_format`; `quality` over 100; more reference images than
    * `max_reference_images` (0 for text-only variants) or one that cannot be
    * decoded; `strength` outside [0, 1] or set for a variant without
-   * CAPABILITY_IMAGE_TO_IMAGE; `negative_prompt` set for a variant without
-   * CAPABILITY_NEGATIVE_PROMPT.
+   * CAPABILITY_IMAGE_TO_IMAGE or CAPABILITY_INPAINTING; `negative_prompt` set
+   * for a variant without CAPABILITY_NEGATIVE_PROMPT; a `mask` for a variant
+   * without CAPABILITY_INPAINTING, without exactly one reference image, that
+   * cannot be decoded, whose size differs from the reference image's, or that
+   * has no white pixel; an adapter name that is not one of the variant's
+   * `Variant.adapters`, named twice, or a scale that is not finite or outside
+   * [-8, 8].
+   * * FAILED_PRECONDITION: adapters requested from a server whose transformer
+   * backend cannot apply LoRA adapters (ONNX Runtime, TensorRT), or more than
+   * one adapter on the torch-compile backend (it hot-swaps one at a time); the
+   * message names the backend.
    */
   Generate(argument: _emoflux_image_v1_GenerateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_emoflux_image_v1_GenerateResponse__Output>): grpc.ClientUnaryCall;
   Generate(argument: _emoflux_image_v1_GenerateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_emoflux_image_v1_GenerateResponse__Output>): grpc.ClientUnaryCall;
@@ -63,8 +72,17 @@ export interface ImageServiceClient extends grpc.Client {
    * unknown `output_format`; `quality` over 100; more reference images than
    * `max_reference_images` (0 for text-only variants) or one that cannot be
    * decoded; `strength` outside [0, 1] or set for a variant without
-   * CAPABILITY_IMAGE_TO_IMAGE; `negative_prompt` set for a variant without
-   * CAPABILITY_NEGATIVE_PROMPT.
+   * CAPABILITY_IMAGE_TO_IMAGE or CAPABILITY_INPAINTING; `negative_prompt` set
+   * for a variant without CAPABILITY_NEGATIVE_PROMPT; a `mask` for a variant
+   * without CAPABILITY_INPAINTING, without exactly one reference image, that
+   * cannot be decoded, whose size differs from the reference image's, or that
+   * has no white pixel; an adapter name that is not one of the variant's
+   * `Variant.adapters`, named twice, or a scale that is not finite or outside
+   * [-8, 8].
+   * * FAILED_PRECONDITION: adapters requested from a server whose transformer
+   * backend cannot apply LoRA adapters (ONNX Runtime, TensorRT), or more than
+   * one adapter on the torch-compile backend (it hot-swaps one at a time); the
+   * message names the backend.
    */
   generate(argument: _emoflux_image_v1_GenerateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_emoflux_image_v1_GenerateResponse__Output>): grpc.ClientUnaryCall;
   generate(argument: _emoflux_image_v1_GenerateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_emoflux_image_v1_GenerateResponse__Output>): grpc.ClientUnaryCall;
@@ -146,8 +164,17 @@ export interface ImageServiceHandlers extends grpc.UntypedServiceImplementation 
    * unknown `output_format`; `quality` over 100; more reference images than
    * `max_reference_images` (0 for text-only variants) or one that cannot be
    * decoded; `strength` outside [0, 1] or set for a variant without
-   * CAPABILITY_IMAGE_TO_IMAGE; `negative_prompt` set for a variant without
-   * CAPABILITY_NEGATIVE_PROMPT.
+   * CAPABILITY_IMAGE_TO_IMAGE or CAPABILITY_INPAINTING; `negative_prompt` set
+   * for a variant without CAPABILITY_NEGATIVE_PROMPT; a `mask` for a variant
+   * without CAPABILITY_INPAINTING, without exactly one reference image, that
+   * cannot be decoded, whose size differs from the reference image's, or that
+   * has no white pixel; an adapter name that is not one of the variant's
+   * `Variant.adapters`, named twice, or a scale that is not finite or outside
+   * [-8, 8].
+   * * FAILED_PRECONDITION: adapters requested from a server whose transformer
+   * backend cannot apply LoRA adapters (ONNX Runtime, TensorRT), or more than
+   * one adapter on the torch-compile backend (it hot-swaps one at a time); the
+   * message names the backend.
    */
   Generate: grpc.handleUnaryCall<_emoflux_image_v1_GenerateRequest__Output, _emoflux_image_v1_GenerateResponse>;
   

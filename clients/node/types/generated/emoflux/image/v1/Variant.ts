@@ -4,6 +4,7 @@ import type { Capability as _emoflux_image_v1_Capability, Capability__Output as 
 import type { VariantDefaults as _emoflux_image_v1_VariantDefaults, VariantDefaults__Output as _emoflux_image_v1_VariantDefaults__Output } from '../../../emoflux/image/v1/VariantDefaults';
 import type { VariantLimits as _emoflux_image_v1_VariantLimits, VariantLimits__Output as _emoflux_image_v1_VariantLimits__Output } from '../../../emoflux/image/v1/VariantLimits';
 import type { WeightsOrigin as _emoflux_image_v1_WeightsOrigin, WeightsOrigin__Output as _emoflux_image_v1_WeightsOrigin__Output } from '../../../emoflux/image/v1/WeightsOrigin';
+import type { Adapter as _emoflux_image_v1_Adapter, Adapter__Output as _emoflux_image_v1_Adapter__Output } from '../../../emoflux/image/v1/Adapter';
 
 /**
  * A model configuration the server can run.
@@ -64,6 +65,10 @@ export interface Variant {
    * measured, e.g. "synthetic faces"; empty when none was measured.
    */
   'quality_domain'?: (string);
+  /**
+   * LoRA adapters loaded for this variant, sorted by name.
+   */
+  'adapters'?: (_emoflux_image_v1_Adapter)[];
 }
 
 /**
@@ -125,4 +130,8 @@ export interface Variant__Output {
    * measured, e.g. "synthetic faces"; empty when none was measured.
    */
   'quality_domain': (string);
+  /**
+   * LoRA adapters loaded for this variant, sorted by name.
+   */
+  'adapters': (_emoflux_image_v1_Adapter__Output)[];
 }
