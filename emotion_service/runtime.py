@@ -234,14 +234,21 @@ class EmotionRuntime:
         assert self._preparer is not None  # set by load(), before ready
         prepare = self._preparer.prepare
         loop = asyncio.get_running_loop()
-        prepared = await asyncio.gather(
-            *(
-                loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
-                for i, image in enumerate(images)
+        # Refuse before working: room for one face per image is taken before anything is decoded, so a full
+        # queue answers at once; the faces actually found replace it when they are queued.
+        reservation = batcher.reserve(len(images))
+        try:
+            prepared = await asyncio.gather(
+                *(
+                    loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
+                    for i, image in enumerate(images)
+                )
             )
-        )
-        group = self._group()
-        scores = await batcher.submit_many([FaceItem(t, group) for p in prepared for t in p.tensors], deadline=deadline)
+            group = self._group()
+            items = [FaceItem(t, group) for p in prepared for t in p.tensors]
+            scores = await batcher.submit_many(items, deadline=deadline, reservation=reservation)
+        finally:
+            reservation.release()  # a no-op once submitted
         labels = self.bundle.labels
         faces = iter(scores)
         results = tuple(

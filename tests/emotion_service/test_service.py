@@ -391,6 +391,44 @@ async def test_queue_overflow_is_resource_exhausted_at_once(tiny_bundle: Path) -
         assert await server.health() == SERVING
 
 
+async def test_a_refused_request_is_never_decoded_and_failed_decodes_give_their_room_back(tiny_bundle: Path) -> None:
+    made: list[SlowBackend] = []
+    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=1, max_queue_size=2)
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        runtime = server.component.runtime
+        prepared: list[int] = []
+        preparer = runtime._preparer
+        original = preparer.prepare
+
+        def counting(image: object, index: int, face_mode: str) -> object:
+            prepared.append(index)
+            return original(image, index, face_mode)  # type: ignore[arg-type]
+
+        object.__setattr__(preparer, "prepare", counting)
+        # An undecodable image fails after its room was taken: the room comes back.
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await server.stub.Classify(pb.ClassifyRequest(images=[pb.Image(data=b"not an image")]), timeout=20)
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        runtime.batchers["fp32"].reserve(2).release()  # the whole queue is free again
+        backend.running.clear()
+        backend.gate.clear()
+        running = server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60)
+        await wait_for(backend.running.is_set)
+        queued = [server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60) for _ in range(2)]
+        await wait_for(lambda: runtime.batchers["fp32"].queue_depth == 2)
+        decoded_before = len(prepared)
+        try:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=20)
+        finally:
+            backend.gate.set()
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert len(prepared) == decoded_before, "the refused request's image was decoded"
+        for call in (running, *queued):
+            assert len((await call).results[0].faces) == 1
+
+
 async def test_batching_off_keeps_requests_in_their_own_batches(tiny_bundle: Path) -> None:
     made: list[SlowBackend] = []
     settings = settings_for(tiny_bundle, precisions=("fp32",), batching=False, max_batch_size=8)
