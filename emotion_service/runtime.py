@@ -47,6 +47,7 @@ from emotion_service.prepare import ImagePreparer
 from emotion_service.preprocess import ImageLimits, check_request, softmax
 from emotion_service.settings import EmotionSettings
 from emotion_service.statistics import InferenceStats
+from servicekit.auth import current_client
 from servicekit.batching import BatchPolicy, DynamicBatcher
 from servicekit.errors import NotReady
 
@@ -145,6 +146,7 @@ class EmotionRuntime:
             preferred_batch_sizes=s.preferred_batch_sizes if s.batching else (),
             max_concurrent_batches=s.concurrent_batches,
             work_conserving=s.work_conserving or not s.batching,
+            max_queue_per_client=s.max_queue_per_client,
         )
         for precision, backend in self.backends.items():
             batcher: FaceBatcher = DynamicBatcher(
@@ -155,6 +157,7 @@ class EmotionRuntime:
                 batch_key=lambda item: item.group,
                 observer=self.metrics.batcher,
                 timed=True,
+                client_of=current_client,
             )
             batcher.start()
             self.batchers[precision] = batcher
