@@ -47,6 +47,7 @@ from emotion_service.prepare import ImagePreparer
 from emotion_service.preprocess import ImageLimits, check_request, softmax
 from emotion_service.settings import EmotionSettings
 from emotion_service.statistics import InferenceStats
+from servicekit.auth import current_client
 from servicekit.batching import BatchPolicy, DynamicBatcher
 from servicekit.errors import NotReady
 
@@ -145,6 +146,7 @@ class EmotionRuntime:
             preferred_batch_sizes=s.preferred_batch_sizes if s.batching else (),
             max_concurrent_batches=s.concurrent_batches,
             work_conserving=s.work_conserving or not s.batching,
+            max_queue_per_client=s.max_queue_per_client,
         )
         for precision, backend in self.backends.items():
             batcher: FaceBatcher = DynamicBatcher(
@@ -155,6 +157,7 @@ class EmotionRuntime:
                 batch_key=lambda item: item.group,
                 observer=self.metrics.batcher,
                 timed=True,
+                client_of=current_client,
             )
             batcher.start()
             self.batchers[precision] = batcher
@@ -234,14 +237,21 @@ class EmotionRuntime:
         assert self._preparer is not None  # set by load(), before ready
         prepare = self._preparer.prepare
         loop = asyncio.get_running_loop()
-        prepared = await asyncio.gather(
-            *(
-                loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
-                for i, image in enumerate(images)
+        # Refuse before working: room for one face per image is taken before anything is decoded, so a full
+        # queue answers at once; the faces actually found replace it when they are queued.
+        reservation = batcher.reserve(len(images))
+        try:
+            prepared = await asyncio.gather(
+                *(
+                    loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
+                    for i, image in enumerate(images)
+                )
             )
-        )
-        group = self._group()
-        scores = await batcher.submit_many([FaceItem(t, group) for p in prepared for t in p.tensors], deadline=deadline)
+            group = self._group()
+            items = [FaceItem(t, group) for p in prepared for t in p.tensors]
+            scores = await batcher.submit_many(items, deadline=deadline, reservation=reservation)
+        finally:
+            reservation.release()  # a no-op once submitted
         labels = self.bundle.labels
         faces = iter(scores)
         results = tuple(

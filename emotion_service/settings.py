@@ -88,6 +88,11 @@ class EmotionSettings(ServerSettings):
     max_queue_size: int = setting(
         1024, "Most faces waiting in the queue of one precision; beyond it requests get RESOURCE_EXHAUSTED at once."
     )
+    max_queue_per_client: int = setting(
+        0,
+        "Most faces one client may have queued (a token or certificate identity, else one connection); beyond it "
+        "that client gets RESOURCE_EXHAUSTED while others keep their room. 0: no per-client limit.",
+    )
     preferred_batch_sizes: tuple[int, ...] = setting(
         (),
         "Comma-separated batch sizes to prefer: a batch of the largest one goes at once; after the delay, "
@@ -175,6 +180,11 @@ class EmotionSettings(ServerSettings):
         if self.max_queue_size < self.max_batch_size:
             raise SystemExit(
                 f"max_queue_size ({self.max_queue_size}) must be >= max_batch_size ({self.max_batch_size})"
+            )
+        if not 0 <= self.max_queue_per_client <= self.max_queue_size:
+            raise SystemExit(
+                f"max_queue_per_client must lie in 0..max_queue_size ({self.max_queue_size}), "
+                f"got {self.max_queue_per_client}"
             )
         for size in (*self.preferred_batch_sizes, *self.warmup_batch_sizes):
             if not 1 <= size <= self.max_batch_size:

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from servicekit.batching import Reservation
+
 SEED_MODULUS = 1 << 64  # seeds are uint64 on the wire; image i of a request uses (seed + i) mod 2**64
 _job_ids = itertools.count(1)
 
@@ -128,6 +130,8 @@ class Job:
     """When its pipeline run began (None while queued)."""
     position: int | None = None
     """The queue position last delivered, so an unchanged position is not sent twice."""
+    reservation: Reservation | None = None
+    """Queue room taken at admission, before any decoding (released when queued or abandoned)."""
 
     def batch_key(self) -> tuple[Any, ...]:
         """The batcher key: requests with reference images run alone (their images differ per request)."""

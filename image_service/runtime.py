@@ -122,12 +122,18 @@ class GenerationRuntime:
             raise refuse_backend(loaded.backend)
         params = validate(options, spec, loaded.count_tokens, draw_seed, loaded.adapters)
         check_combination(loaded.backend, params.adapters)
-        references = []
-        mask = None
-        if options.reference_images:
-            references = await asyncio.to_thread(decode_references, options.reference_images)
-        if options.mask:
-            mask = await asyncio.to_thread(decode_mask, options.mask, references[0].size)
+        # Refuse before working: a full queue answers at once, before any reference image is decoded.
+        reservation = self.batcher.reserve(params.num_images)
+        try:
+            references = []
+            mask = None
+            if options.reference_images:
+                references = await asyncio.to_thread(decode_references, options.reference_images)
+            if options.mask:
+                mask = await asyncio.to_thread(decode_mask, options.mask, references[0].size)
+        except BaseException:
+            reservation.release()
+            raise
         return Job(
             params=params,
             references=references,
@@ -135,6 +141,7 @@ class GenerationRuntime:
             previews=previews,
             preview_size=preview_size,
             events=asyncio.Queue() if stream else None,
+            reservation=reservation,
         )
 
     async def generate(
@@ -146,7 +153,7 @@ class GenerationRuntime:
         raises Overloaded here.
         """
         if reservation is None:
-            reservation = self.reserve(job)
+            reservation = job.reservation or self.reserve(job)
         # Admission happens in this same step (no await before it), so the queue's length is the position.
         job.deliver(Queued(position=len(self.batcher.queued())))
         finished = False

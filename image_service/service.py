@@ -51,7 +51,8 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):  # type: ignore[misc]
             previews=request.previews,
             preview_size=preview_size,
         )
-        reservation = self.runtime.reserve(job)  # a full queue is the RPC status, like validation errors
+        # prepare() took the queue room before decoding: a full queue was the RPC status, like validation errors.
+        reservation = job.reservation or self.runtime.reserve(job)
         Event = image_pb2.GenerateStreamResponse
         events = self.runtime.stream(job, call_deadline(context), reservation)
         try:

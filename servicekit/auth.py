@@ -33,7 +33,7 @@ from pathlib import Path
 import grpc
 
 from servicekit.errors import PermissionDenied, Unauthenticated
-from servicekit.interceptors import wrap_handler
+from servicekit.interceptors import current_peer, wrap_handler
 
 log = logging.getLogger("emoflux.auth")
 
@@ -86,6 +86,18 @@ _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("iden
 def current_identity() -> Identity | None:
     """The identity of the caller of the RPC being handled (None outside an RPC or with auth off)."""
     return _current.get()
+
+
+def current_client() -> str | None:
+    """Who to count a call against for fair sharing: an authenticated identity, else the caller's connection.
+
+    Anonymous callers are told apart by their transport address (one per connection), so a client that opens
+    many connections gets many shares: give heavy users tokens to hold them to one.
+    """
+    identity = current_identity()
+    if identity is not None and identity.source != "anonymous":
+        return str(identity)
+    return current_peer()
 
 
 def hash_token(token: str) -> str:

@@ -56,6 +56,9 @@ class BatchPolicy:
     max_concurrent_batches: int = 1
     work_conserving: bool = True
     """True: an idle slot takes what is queued at once. False: wait up to ``max_queue_delay_s`` for a fuller batch."""
+    max_queue_per_client: int = 0
+    """Most queue room (queued + reserved) one client may hold; 0: no per-client limit. A client over its share
+    is refused at once while others still find room, so one flooding client cannot fill the queue for all."""
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -70,6 +73,11 @@ class BatchPolicy:
             raise ValueError(f"preferred_batch_sizes must lie in 1..{self.max_batch_size}")
         if self.max_concurrent_batches < 1:
             raise ValueError(f"max_concurrent_batches must be >= 1, got {self.max_concurrent_batches}")
+        if not 0 <= self.max_queue_per_client <= self.max_queue_size:
+            raise ValueError(
+                f"max_queue_per_client must lie in 0..max_queue_size ({self.max_queue_size}), "
+                f"got {self.max_queue_per_client}"
+            )
 
 
 class BatchObserver(Protocol):
@@ -89,15 +97,17 @@ class _Pending(Generic[T, R]):
     size: int
     enqueued: float
     deadline: float | None
+    client: Hashable = None
     started: float = field(default=0.0)
 
 
 class Reservation:
     """Queue room held for a later :meth:`DynamicBatcher.submit_many` (see :meth:`DynamicBatcher.reserve`)."""
 
-    def __init__(self, batcher: DynamicBatcher[Any, Any], size: int) -> None:
+    def __init__(self, batcher: DynamicBatcher[Any, Any], size: int, client: Hashable = None) -> None:
         self._batcher = batcher
         self.size = size
+        self.client = client
         self.held = True
 
     def release(self) -> None:
@@ -105,6 +115,7 @@ class Reservation:
         if self.held:
             self.held = False
             self._batcher._reserved -= self.size
+            self._batcher._hold(self.client, -self.size)
 
 
 RunBatch = Callable[[list[T]], Sequence[R]] | Callable[[list[T]], Awaitable[Sequence[R]]]
@@ -132,6 +143,7 @@ class DynamicBatcher(Generic[T, R]):
         item_size: Callable[[T], int] | None = None,
         observer: BatchObserver | None = None,
         timed: bool = False,
+        client_of: Callable[[], Hashable] | None = None,
     ) -> None:
         self.policy = policy
         self.name = name
@@ -145,6 +157,9 @@ class DynamicBatcher(Generic[T, R]):
         self._queue: collections.deque[_Pending[T, R]] = collections.deque()
         self._queued_size = 0
         self._reserved = 0  # room held by reservations, counted against max_queue_size
+        # Who is calling (read in the caller's context at admission) and the room each client holds.
+        self._client_of = client_of
+        self._held_by_client: collections.Counter[Hashable] = collections.Counter()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(policy.max_concurrent_batches)
         self._running: set[asyncio.Task[None]] = set()
@@ -182,9 +197,11 @@ class DynamicBatcher(Generic[T, R]):
             NotReady: the batcher is closing.
             Overloaded: the queue has no room for ``size``.
         """
-        self._check_room(size)
+        client = self._client()
+        self._check_room(size, client)
         self._reserved += size
-        return Reservation(self, size)
+        self._hold(client, size)
+        return Reservation(self, size, client)
 
     def start(self) -> None:
         """Start the owner task (idempotent; needs a running event loop)."""
@@ -243,10 +260,32 @@ class DynamicBatcher(Generic[T, R]):
             await asyncio.gather(*self._running, return_exceptions=True)
 
     # -- admission -----------------------------------------------------------------------------------
-    def _check_room(self, total: int) -> None:
-        """The one admission check: open, and room for ``total`` beside what is queued and reserved."""
+    def _client(self) -> Hashable:
+        return self._client_of() if self._client_of is not None else None
+
+    def _hold(self, client: Hashable, size: int) -> None:
+        if client is None:
+            return
+        self._held_by_client[client] += size
+        if self._held_by_client[client] <= 0:
+            del self._held_by_client[client]
+
+    def held_by(self, client: Hashable) -> int:
+        """Queue room (queued + reserved) that ``client`` holds now."""
+        return self._held_by_client.get(client, 0)
+
+    def _check_room(self, total: int, client: Hashable = None) -> None:
+        """The one admission check: open, room for ``total`` beside what is queued and reserved, share kept."""
         if self._closed:
             raise NotReady(f"batcher {self.name!r} is shutting down")
+        share = self.policy.max_queue_per_client
+        if share and client is not None and self.held_by(client) + total > share:
+            if self._observer:
+                self._observer.on_reject(self.name)
+            raise Overloaded(
+                f"queue share: this client holds {self.held_by(client)} + {total} requested > "
+                f"max_queue_per_client {share} (others keep their share; retry when yours drains)"
+            )
         taken = self._queued_size + self._reserved
         if taken + total > self.policy.max_queue_size:
             if self._observer:
@@ -266,7 +305,8 @@ class DynamicBatcher(Generic[T, R]):
             if size > self.policy.max_batch_size:
                 raise InvalidInput(f"item {index} has size {size}, over max_batch_size {self.policy.max_batch_size}")
         total = sum(sizes)
-        self._check_room(total)
+        client = self._client()
+        self._check_room(total, client)
         loop = asyncio.get_running_loop()
         now = time.monotonic()
         pendings = [
@@ -277,11 +317,13 @@ class DynamicBatcher(Generic[T, R]):
                 size=size,
                 enqueued=now,
                 deadline=deadline,
+                client=client,
             )
             for item, size in zip(items, sizes, strict=True)
         ]
         self._queue.extend(pendings)
         self._queued_size += total
+        self._hold(client, total)
         self._report_depth()
         self._wakeup.set()
         return pendings
@@ -295,6 +337,7 @@ class DynamicBatcher(Generic[T, R]):
     def _take_head(self) -> _Pending[T, R]:
         pending = self._queue.popleft()
         self._queued_size -= pending.size
+        self._hold(pending.client, -pending.size)
         return pending
 
     def _prune(self) -> None:
@@ -316,6 +359,7 @@ class DynamicBatcher(Generic[T, R]):
                 continue
             changed = True
             self._queued_size -= pending.size
+            self._hold(pending.client, -pending.size)
             if self._observer:
                 self._observer.on_drop(self.name, reason)
         if changed:
@@ -381,6 +425,7 @@ class DynamicBatcher(Generic[T, R]):
             if pending.key == head_key and size + pending.size <= target:
                 batch.append(pending)
                 size += pending.size
+                self._hold(pending.client, -pending.size)
             else:
                 rest.append(pending)
         self._queue = rest

@@ -24,11 +24,17 @@ log = logging.getLogger("emoflux.access")
 
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_peer: contextvars.ContextVar[str | None] = contextvars.ContextVar("peer", default=None)
 
 # Health and reflection keep answering during a drain so load balancers see NOT_SERVING, not errors.
 _ALWAYS_ANSWERED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 CallScope = Callable[[str, grpc.aio.ServicerContext], AbstractAsyncContextManager[None]]
+
+
+def current_peer() -> str | None:
+    """The transport address of the caller of the RPC being handled (``ipv4:1.2.3.4:5678``), or None."""
+    return _peer.get()
 
 
 def current_request_id() -> str:
@@ -181,6 +187,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             trailer = ((REQUEST_ID_HEADER, request_id),)
             context.set_trailing_metadata(trailer)
             peer = context.peer()  # read while the call is surely alive (on a freed call it dereferences null)
+            peer_token = _peer.set(peer)
             started = time.monotonic()
             code = grpc.StatusCode.OK
             message = ""
@@ -212,6 +219,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                         f" error={message!r}" if message else "",
                     )
                 _request_id.reset(token)
+                _peer.reset(peer_token)
 
         return scope
 

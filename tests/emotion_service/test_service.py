@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2
 from emotion_service.bundle import load_bundle
 from emotion_service.preprocess import to_model_input
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
+from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
 from tests.emotion_service.serving import (
     Served,
     SlowBackend,
@@ -141,8 +142,6 @@ async def test_64_concurrent_clients_each_get_their_own_result(served: Served) -
     # 64 separate channels: 64 independent clients.
     channels = [grpc.aio.insecure_channel(served.address) for _ in range(64)]
     try:
-        from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
-
         stubs = [pb_grpc.EmotionServiceStub(channel) for channel in channels]
         responses = await asyncio.gather(
             *(stub.Classify(request, timeout=30) for stub, request in zip(stubs, requests, strict=True))
@@ -389,6 +388,78 @@ async def test_queue_overflow_is_resource_exhausted_at_once(tiny_bundle: Path) -
         for call in (running, *queued):
             assert len((await call).results[0].faces) == 1
         assert await server.health() == SERVING
+
+
+async def test_a_refused_request_is_never_decoded_and_failed_decodes_give_their_room_back(tiny_bundle: Path) -> None:
+    made: list[SlowBackend] = []
+    settings = settings_for(tiny_bundle, precisions=("fp32",), max_batch_size=1, max_queue_size=2)
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        runtime = server.component.runtime
+        prepared: list[int] = []
+        preparer = runtime._preparer
+        original = preparer.prepare
+
+        def counting(image: object, index: int, face_mode: str) -> object:
+            prepared.append(index)
+            return original(image, index, face_mode)  # type: ignore[arg-type]
+
+        object.__setattr__(preparer, "prepare", counting)
+        # An undecodable image fails after its room was taken: the room comes back.
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await server.stub.Classify(pb.ClassifyRequest(images=[pb.Image(data=b"not an image")]), timeout=20)
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        runtime.batchers["fp32"].reserve(2).release()  # the whole queue is free again
+        backend.running.clear()
+        backend.gate.clear()
+        running = server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60)
+        await wait_for(backend.running.is_set)
+        queued = [server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60) for _ in range(2)]
+        await wait_for(lambda: runtime.batchers["fp32"].queue_depth == 2)
+        decoded_before = len(prepared)
+        try:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=20)
+        finally:
+            backend.gate.set()
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert len(prepared) == decoded_before, "the refused request's image was decoded"
+        for call in (running, *queued):
+            assert len((await call).results[0].faces) == 1
+
+
+async def test_a_flooding_connection_is_held_to_its_share_and_another_still_gets_in(tiny_bundle: Path) -> None:
+    made: list[SlowBackend] = []
+    settings = settings_for(
+        tiny_bundle, precisions=("fp32",), max_batch_size=1, max_queue_size=8, max_queue_per_client=2
+    )
+    async with serve(settings, backend_factory=slow_factory(0.0, made)) as server:
+        (backend,) = made
+        batcher = server.component.runtime.batchers["fp32"]
+        backend.running.clear()
+        backend.gate.clear()
+        running = server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60)
+        await wait_for(backend.running.is_set)
+        flood = [server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=60) for _ in range(2)]
+        await wait_for(lambda: batcher.queue_depth == 2)
+        try:
+            with pytest.raises(grpc.aio.AioRpcError) as over:
+                await server.stub.Classify(pb.ClassifyRequest(images=[_small()]), timeout=20)
+            # Another connection (another client) still finds room although the flooder is refused. (A local
+            # subchannel pool: channels of one process would otherwise share the first one's connection.)
+            async with grpc.aio.insecure_channel(
+                server.address, options=[("grpc.use_local_subchannel_pool", 1)]
+            ) as other:
+                light = pb_grpc.EmotionServiceStub(other).Classify(pb.ClassifyRequest(images=[_small()]), timeout=60)
+                await wait_for(lambda: batcher.queue_depth == 3)
+                backend.gate.set()
+                assert len((await light).results[0].faces) == 1
+        finally:
+            backend.gate.set()
+        assert over.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "max_queue_per_client 2" in (over.value.details() or "")
+        for call in (running, *flood):
+            assert len((await call).results[0].faces) == 1
 
 
 async def test_batching_off_keeps_requests_in_their_own_batches(tiny_bundle: Path) -> None:

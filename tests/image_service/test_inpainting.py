@@ -230,3 +230,32 @@ async def test_ranker_inpainting_probe_passes_on_the_real_service(server: Server
             await probe.run(ctx, [target("flux.1-kontext-dev")])
     finally:
         await clients.close()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_full_queue_refuses_before_decoding_the_reference(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import image_service.runtime as runtime_module
+
+    decoded: list[int] = []
+    original = runtime_module.decode_references
+
+    def counting(images: tuple[bytes, ...]) -> list[object]:
+        decoded.append(len(images))
+        return original(images)
+
+    monkeypatch.setattr(runtime_module, "decode_references", counting)
+    batcher = server.component.runtime.batcher
+    held = batcher.reserve(batcher.policy.max_queue_size)  # the queue is full
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await server.stub.Generate(inpaint_request(face(), box_mask()), timeout=30)
+    finally:
+        held.release()
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert decoded == [], "the refused request's reference image was decoded"
+    # With room again the same request is decoded and served, and its room is given back afterwards.
+    reply = await server.stub.Generate(inpaint_request(face(), box_mask()), timeout=120)
+    assert len(reply.images) == 1 and decoded == [1]
+    batcher.reserve(batcher.policy.max_queue_size).release()

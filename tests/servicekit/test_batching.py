@@ -391,3 +391,48 @@ async def test_delay_mode_delay_is_the_upper_bound_of_the_wait() -> None:
         assert await batcher.submit(7) == 7
     assert dispatched[0] - submitted >= delay
     await batcher.close()
+
+
+# -- fair share: one client cannot hold more than its share of the queue ----------------------------------------
+async def test_a_client_over_its_share_is_refused_while_others_are_admitted() -> None:
+    import contextvars
+
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
+    recorder = Recorder()
+    recorder.gate.clear()
+    policy = BatchPolicy(max_batch_size=1, max_queue_size=8, max_queue_per_client=2)
+    batcher = DynamicBatcher(recorder, policy, client_of=caller.get)
+
+    def submit_as(who: str, item: int) -> asyncio.Future[int]:
+        caller.set(who)
+        return asyncio.ensure_future(batcher.submit(item))
+
+    running = submit_as("flood", 1)
+    await asyncio.to_thread(recorder.started.wait, 10)  # item 1 runs (held): it no longer counts as queued
+    flood = [submit_as("flood", i) for i in (2, 3)]
+    await asyncio.sleep(0)
+    assert batcher.held_by("flood") == 2
+    caller.set("flood")
+    with pytest.raises(Overloaded, match="max_queue_per_client 2"):
+        await batcher.submit(4)
+    caller.set("flood")
+    with pytest.raises(Overloaded, match="max_queue_per_client 2"):
+        batcher.reserve(1)  # a reservation is held against the same share
+    light = submit_as("light", 5)
+    await asyncio.sleep(0)
+    caller.set("light")
+    held = batcher.reserve(1)
+    assert batcher.held_by("light") == 2 and batcher.queue_depth == 3
+    held.release()
+    assert batcher.held_by("light") == 1
+    recorder.gate.set()
+    assert await asyncio.gather(running, *flood, light) == [10, 20, 30, 50]
+    assert batcher.held_by("flood") == 0 and batcher.held_by("light") == 0
+    caller.set("flood")
+    assert await batcher.submit(6) == 60  # its share drained: admitted again
+    await batcher.close()
+
+
+def test_share_must_fit_the_queue() -> None:
+    with pytest.raises(ValueError, match=r"max_queue_per_client must lie in 0\.\.max_queue_size"):
+        BatchPolicy(max_batch_size=1, max_queue_size=4, max_queue_per_client=5)
