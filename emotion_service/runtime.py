@@ -47,6 +47,7 @@ from emotion_service.prepare import ImagePreparer
 from emotion_service.preprocess import ImageLimits, check_request, softmax
 from emotion_service.settings import EmotionSettings
 from emotion_service.statistics import InferenceStats
+from servicekit import tracing
 from servicekit.auth import current_client
 from servicekit.batching import BatchPolicy, DynamicBatcher
 from servicekit.errors import NotReady
@@ -241,17 +242,19 @@ class EmotionRuntime:
         # queue answers at once; the faces actually found replace it when they are queued.
         reservation = batcher.reserve(len(images))
         try:
-            prepared = await asyncio.gather(
-                *(
-                    loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
-                    for i, image in enumerate(images)
+            with tracing.span("emotion.prepare", {"images": len(images), "face_mode": options.face_mode}):
+                prepared = await asyncio.gather(
+                    *(
+                        loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
+                        for i, image in enumerate(images)
+                    )
                 )
-            )
             group = self._group()
             items = [FaceItem(t, group) for p in prepared for t in p.tensors]
             scores = await batcher.submit_many(items, deadline=deadline, reservation=reservation)
         finally:
             reservation.release()  # a no-op once submitted
+        _trace_batch(scores)
         labels = self.bundle.labels
         faces = iter(scores)
         results = tuple(
@@ -281,9 +284,18 @@ class EmotionRuntime:
         group = self._group()
         items = [FaceItem(np.ascontiguousarray(row, dtype=np.float32), group) for row in pixels]
         scores = await batcher.submit_many(items, deadline=deadline)
+        _trace_batch(scores)
         return TensorResult(
             probabilities=np.stack([s.probabilities for s in scores]),
             logits=np.stack([s.logits for s in scores]),
             precision=self.backends[chosen].precision,  # what really runs (see allow_provider_fallback)
             timings=request_timings(scores, started),
         )
+
+
+def _trace_batch(scores: Sequence[FaceScores]) -> None:
+    """The request's time in the queue and in its (slowest) batch, as spans of the request's trace."""
+    if scores and tracing.enabled():
+        slowest = max(scores, key=lambda s: s.queue_seconds + s.compute_seconds)
+        attributes = {"batch.size": slowest.batch_size, "batch.id": slowest.batch_id, "faces": len(scores)}
+        tracing.record_batch_spans("emotion", slowest.queue_seconds, slowest.compute_seconds, attributes)

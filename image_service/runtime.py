@@ -35,6 +35,7 @@ from image_service.metrics import ImageMetrics
 from image_service.pipeline import LoadedVariant
 from image_service.validation import RequestOptions, validate
 from image_service.variants import VariantSpec
+from servicekit import tracing
 from servicekit.batching import BatchPolicy, DynamicBatcher, Reservation
 from servicekit.errors import Cancelled, DeadlineExceeded, FailedPrecondition, NotFound, NotReady
 
@@ -173,7 +174,19 @@ class GenerationRuntime:
             if not finished:
                 job.cancelled.set()  # a running batch stops when all its jobs are flagged
                 self._announce_positions()
-        images = await asyncio.to_thread(encode_outputs, job.params, output, self.variants[job.params.variant])
+        tracing.record_batch_spans(
+            "image",
+            max(0.0, output.started - job.received),
+            output.run_seconds,
+            {
+                "batch.requests": output.batch_requests,
+                "denoising.steps": job.params.num_inference_steps,
+                "denoising.seconds_per_step": output.seconds_per_step,
+                "variant": job.params.variant,
+            },
+        )
+        with tracing.span("image.encode", {"images": job.params.num_images}):
+            images = await asyncio.to_thread(encode_outputs, job.params, output, self.variants[job.params.variant])
         loaded = self.variants[job.params.variant]
         self.metrics.images.labels(loaded.spec.name, loaded.backend).inc(len(images))
         now = time.monotonic()

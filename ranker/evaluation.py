@@ -27,6 +27,7 @@ from ranker.evidence import PROBE_ERROR_UNIT, UNAVAILABLE_UNIT, EvidenceRecord, 
 from ranker.metrics import RankerMetrics
 from ranker.plan import EvaluationRequest, PlannedProbe, plan_round, validate_request
 from ranker.probes import MATCH, REGISTRY, Measurement, NotApplicable, ProbeContext, Target
+from servicekit import tracing
 
 log = logging.getLogger("emoflux.ranker.evaluation")
 
@@ -158,7 +159,10 @@ class Evaluator:
             return Outcome(records, False, f"unavailable: {item.unavailable}", "unavailable")
         started = time.monotonic()
         try:
-            measurements = await asyncio.wait_for(item.probe.run(self.context, item.targets), timeout)
+            # One span per probe run: the calls it makes to the services are its children (same trace).
+            attributes = {"probe": item.probe.name, "targets": ",".join(t.card.id for t in item.targets)}
+            with tracing.span(f"probe {item.probe.name}", attributes):
+                measurements = await asyncio.wait_for(item.probe.run(self.context, item.targets), timeout)
         except NotApplicable as exc:
             return Outcome([], True, f"not applicable: {exc}", "")
         except ServiceUnavailable as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -99,6 +100,20 @@ def record_span(name: str, start_ns: int, end_ns: int, attributes: Mapping[str, 
         return
     recorded = tracer().start_span(name, start_time=start_ns, attributes=dict(attributes or {}))
     recorded.end(end_time=end_ns)
+
+
+def record_batch_spans(prefix: str, queue_seconds: float, run_seconds: float, attributes: Mapping[str, Any]) -> None:
+    """A ``<prefix>.queue_wait`` then a ``<prefix>.batch`` span ending now, for a request the batcher served.
+
+    The batcher owns those clocks (one task runs every caller's batch), so each caller records its share
+    afterwards as children of its own request span.
+    """
+    if _provider is None:
+        return
+    end = time.time_ns()
+    run_start = end - int(run_seconds * 1e9)
+    record_span(f"{prefix}.queue_wait", run_start - int(queue_seconds * 1e9), run_start)
+    record_span(f"{prefix}.batch", run_start, end, attributes)
 
 
 def inject(carrier: dict[str, str]) -> dict[str, str]:

@@ -12,8 +12,10 @@ diff of every stale block and exits 1. To add figures from another result file, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
+import io
 import json
 import re
 import sys
@@ -201,7 +203,49 @@ def emotion_profile(results: Path) -> str:
     return str(_bench("profile_emotion").report(_load(results, "emotion_profile.json"))).rstrip("\n") + "\n"
 
 
+def _printed(function: Callable[[], object]) -> str:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        function()
+    return buffer.getvalue().rstrip("\n") + "\n"
+
+
+def fuzz(results: Path) -> str:
+    """bench/results/fuzz.json: calls per fuzz target and outcome (tests/faults/fuzzing.py)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    fuzzing = importlib.import_module("tests.faults.fuzzing")
+    data = _load(results, "fuzz.json")
+    return str(fuzzing.markdown_table(data["outcomes"])).rstrip("\n") + "\n"
+
+
+def soak(results: Path) -> str:
+    """bench/results/soak.json: per-process growth, client outcomes and the verdict (bench/soak.py)."""
+    data = _load(results, "soak.json")
+    return _printed(lambda: _bench("soak").print_table(data))
+
+
+def tracing(results: Path) -> str:
+    """bench/results/tracing.json: the same server with tracing off and on, alternated."""
+    return str(_bench("tracing_overhead").report(_load(results, "tracing.json"))).rstrip("\n") + "\n"
+
+
+def fairness(results: Path) -> str:
+    """bench/results/fairness.json: a light client beside a flooder, without and with a queue share."""
+    return str(_bench("fairness").report(_load(results, "fairness.json"))).rstrip("\n") + "\n"
+
+
+def refusal(results: Path) -> str:
+    """bench/results/refusal.json: what a refusal costs under overload, before and after."""
+    return str(_bench("refusal").report(_load(results, "refusal.json"))).rstrip("\n") + "\n"
+
+
 RENDERERS: dict[str, Renderer] = {
+    "fuzz": fuzz,
+    "soak": soak,
+    "tracing": tracing,
+    "fairness": fairness,
+    "refusal": refusal,
     "emotion-serving": emotion_serving,
     "emotion-host-path": emotion_host_path,
     "emotion-profile": emotion_profile,

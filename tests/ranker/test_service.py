@@ -303,3 +303,35 @@ async def test_evaluate_selected_probes_and_deadline(start_ranker: StartRanker, 
 def _scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         return str(response.read().decode())
+
+
+async def test_one_evaluation_is_one_trace_through_the_probes_and_the_services(
+    start_ranker: StartRanker, start_fakes: StartFakes
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from servicekit import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    tracing.add_exporter(provider, exporter)
+    tracing.use_provider(provider)  # before the servers and the ranker's channels exist
+    try:
+        fakes = await start_fakes()
+        address = f"127.0.0.1:{fakes.port}"
+        _, stub = await start_ranker(address, address)
+        await _events(stub, model_ids=["emotion-tiny"], probes=["classifier.scores-sum-to-one"])
+    finally:
+        tracing.use_provider(None)
+    finished = exporter.get_finished_spans()
+    (evaluate,) = [s for s in finished if s.name == "emoflux.ranker.v1.RankerService/Evaluate"]
+    probes = [s for s in finished if s.name.startswith("probe ")]
+    assert probes and all(p.context.trace_id == evaluate.context.trace_id for p in probes)
+    upstream = [s for s in finished if s.kind is SpanKind.SERVER and not s.name.startswith("emoflux.ranker")]
+    assert upstream and all(s.context.trace_id == evaluate.context.trace_id for s in upstream)
+    # Discovery (GetModelInfo, ListVariants) belongs to the round; the probe's own calls to the probe.
+    probe_ids = {p.context.span_id for p in probes}
+    classify = [s for s in upstream if s.name.endswith("/Classify")]
+    assert classify and all(s.parent is not None and s.parent.span_id in probe_ids for s in classify)

@@ -125,3 +125,35 @@ async def test_one_gateway_request_is_one_trace_across_processes(
     assert isinstance(context, dict) and context["trace_id"] == f"0x{trace_id}"
     assert recorded["parent_id"] == f"0x{edge.context.span_id:016x}"
     assert EMOTION_HEALTH
+
+
+async def test_service_spans_are_children_of_the_request(spans: InMemorySpanExporter) -> None:
+    from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
+    from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
+    from tests.gateway.services import emotion_server, image_server
+
+    async with emotion_server() as emotion, image_server() as image:
+        async with open_channel(f"127.0.0.1:{emotion.port}", retry=False) as channel:
+            stub = emotion_pb2_grpc.EmotionServiceStub(channel)
+            request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=_png())])
+            with tracing.tracer().start_as_current_span("client") as client:
+                await stub.Classify(request, timeout=30)
+        async with open_channel(f"127.0.0.1:{image.port}", retry=False) as channel:
+            generate = image_pb2.GenerateRequest(prompt="a happy face", width=64, height=64, num_inference_steps=2)
+            with tracing.tracer().start_as_current_span("painter") as painter:
+                await image_pb2_grpc.ImageServiceStub(channel).Generate(generate, timeout=60)
+    finished = spans.get_finished_spans()
+    by_name = {s.name: s for s in finished}
+    classify = by_name["emoflux.emotion.v1.EmotionService/Classify"]
+    assert classify.parent is not None and classify.parent.span_id == client.get_span_context().span_id
+    for name in ("emotion.prepare", "emotion.queue_wait", "emotion.batch"):
+        child = by_name[name]
+        assert child.context.trace_id == classify.context.trace_id and child.parent is not None
+        assert child.parent.span_id == classify.context.span_id, name
+    assert by_name["emotion.batch"].attributes["batch.size"] >= 1
+    assert by_name["emotion.queue_wait"].end_time <= by_name["emotion.batch"].start_time
+    generated = by_name["emoflux.image.v1.ImageService/Generate"]
+    assert generated.context.trace_id == painter.get_span_context().trace_id
+    run = by_name["image.batch"]
+    assert run.parent is not None and run.parent.span_id == generated.context.span_id
+    assert run.attributes["denoising.steps"] == 2 and "image.encode" in by_name
