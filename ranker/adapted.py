@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -101,6 +102,12 @@ def find_base(catalog: Catalog, adaptation: Adaptation) -> ModelCard:
     raise CatalogError(f"no {service} card serves {adaptation.base!r} with weights {adaptation.weights_origin!r}")
 
 
+def derived_id(base_id: str, name: str) -> str:
+    """The catalog id of an adaptation: the base's id and the adaptation's name, as one slug."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"{base_id}-{slug}" if slug else base_id + "-adapted"
+
+
 def derive_card(base: ModelCard, adaptation: Adaptation, date: dt.date | None = None) -> ModelCard:
     """The catalog entry of ``adaptation``: ``base``'s capabilities and facts plus the adaptation's own."""
     day = (date or utc_now().date()).isoformat()
@@ -119,10 +126,9 @@ def derive_card(base: ModelCard, adaptation: Adaptation, date: dt.date | None = 
         probes=(PROBE,),
     )
     facts = dict(base.facts)
-    facts["adapted-from"] = Fact(value=base.id, provenance=where)
-    facts["adaptation"] = Fact(value=what, provenance=where)
+    facts["base_model"] = Fact(value=base.id, provenance=where)
     return ModelCard(
-        id=f"{base.id}+{adaptation.name}",
+        id=derived_id(base.id, adaptation.name),
         display_name=f"{base.display_name} + {adaptation.name} ({what})",
         type=base.type,
         artifact_type=base.artifact_type,
@@ -161,6 +167,43 @@ def adaptation_evidence(
         )
         for key, value in sorted(adaptation.metrics.items())
     ]
+
+
+def _provenance_data(provenance: Provenance) -> dict[str, str]:
+    data = {"source": provenance.source, "date": provenance.date}
+    if provenance.note:
+        data["note"] = provenance.note
+    return data
+
+
+def card_data(card: ModelCard) -> dict[str, Any]:
+    """A derived card as catalog YAML data (what :func:`ranker.catalog.parse_card` reads back)."""
+    data: dict[str, Any] = {
+        "id": card.id,
+        "display_name": card.display_name,
+        "type": card.type,
+        "artifact_type": card.artifact_type,
+        "reference": card.reference,
+        "relates_to": card.relates_to,
+        "relation": card.relation,
+        "description": card.description,
+        **_provenance_data(card.provenance),
+    }
+    if card.weights.provenance is not None:
+        data["weights"] = {"origin": card.weights.origin, **_provenance_data(card.weights.provenance)}
+    data["facts"] = {key: {"value": f.value, **_provenance_data(f.provenance)} for key, f in card.facts.items()}
+    data["capabilities"] = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "description": c.description,
+            "origin": c.origin,
+            **_provenance_data(c.provenance),
+            "probes": list(c.probes),
+        }
+        for c in card.capabilities
+    ]
+    return data
 
 
 def with_derived(catalog: Catalog, cards: Iterable[ModelCard]) -> Catalog:

@@ -15,14 +15,16 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from ranker.adapted import adaptation_evidence, card_data, derive_card, find_base, read_adaptation
 from ranker.adoption import adoption_records, load_cohorts
 from ranker.attribution import local_submitter, submitted_as
-from ranker.catalog import load_catalog
+from ranker.catalog import CatalogError, load_catalog
 from ranker.clients import ServiceClients
 from ranker.compare import Comparison, Leader
 from ranker.component import build_component, probe_settings
@@ -30,7 +32,7 @@ from ranker.engine import Ranker
 from ranker.evaluation import Evaluator, Finished, Progress, Recorded
 from ranker.evidence import EvidenceStore
 from ranker.hub import fetch_snapshot, read_snapshot, retrieved_at, write_snapshot
-from ranker.intake import add_model
+from ranker.intake import add_model, write_card
 from ranker.pairwise import read_pairwise
 from ranker.plan import EvaluationRequest
 from ranker.probes import REGISTRY, ProbeContext
@@ -46,6 +48,7 @@ COMMANDS = (
     "compare",
     "report",
     "add-model",
+    "add-adapted",
     "import-adoption",
     "import-pairwise",
     "retract",
@@ -223,6 +226,25 @@ def _add_model_main(args: argparse.Namespace, settings: RankerSettings) -> int:
     return 0
 
 
+def _add_adapted_main(args: argparse.Namespace, settings: RankerSettings) -> int:
+    if settings.catalog_dir is None:
+        raise InvalidInput("--catalog-dir: add-adapted writes a card into a catalog folder; name one")
+    adaptation = read_adaptation(Path(args.path), args.name or None)
+    # An empty folder is seeded with the bundled cards by write_card; until then the bundled ones apply.
+    seeded = settings.catalog_dir.is_dir() and any(settings.catalog_dir.glob("*.yaml"))
+    base = find_base(load_catalog(settings.catalog_dir if seeded else None), adaptation)
+    card = derive_card(base, adaptation)
+    data = card_data(card)
+    data["id"] = args.id or card.id
+    write_card(settings.catalog_dir, data)
+    written = replace(card, id=data["id"])
+    with EvidenceStore(settings.db_path) as store:
+        stored = store.add_many(adaptation_evidence(written, adaptation))
+    print(f"card written: {settings.catalog_dir}/{written.id}.yaml ({adaptation.kind} of {base.id})")
+    print(f"{len(stored)} evidence records from its manifest; compare: python -m ranker compare {base.id} {written.id}")
+    return 0
+
+
 def _import_adoption_main(args: argparse.Namespace, settings: RankerSettings) -> int:
     ranker = _open_ranker(settings)
     cohorts = load_cohorts(settings.cohorts_file)
@@ -291,6 +313,7 @@ _DESCRIPTIONS = {
     "compare": "Compare two models row by row and print the verdict.",
     "report": "Write the comparison report as Markdown and a self-contained HTML page.",
     "add-model": "Add a model to the catalog (--catalog-dir) from its Hugging Face model info.",
+    "add-adapted": "Add a LoRA adapter or a fine-tuned bundle to the catalog (--catalog-dir), derived from its base.",
     "import-adoption": "Import downloads, likes and last-modified dates from model-info snapshot files.",
     "import-pairwise": "Import pairwise outcomes (JSONL: query, model_a, model_b, winner, source, time).",
     "retract": "Retract an evidence source: its records stop counting and stay stored.",
@@ -322,6 +345,10 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--id", default="", help="catalog id (default: from the hub id's name)")
         parser.add_argument("--from", dest="from_file", help="read the model info from this snapshot file")
         parser.add_argument("--save", help="write the model info snapshot to this file")
+    elif command == "add-adapted":
+        parser.add_argument("path", help="an adapter folder (adapter_manifest.json) or a fine-tune output folder")
+        parser.add_argument("--name", default="", help="the adaptation's name (default: from its manifest)")
+        parser.add_argument("--id", default="", help="catalog id (default: <base id>+<name>)")
     elif command == "import-adoption":
         parser.add_argument("files", nargs="+", help="model-info snapshot files (written by add-model --save)")
     elif command == "import-pairwise":
@@ -354,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "compare": _compare_main,
             "report": _report_main,
             "add-model": _add_model_main,
+            "add-adapted": _add_adapted_main,
             "import-adoption": _import_adoption_main,
             "import-pairwise": _import_pairwise_main,
             "retract": _retract_main,
@@ -361,6 +389,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[command]
         with submitted_as(local_submitter(f"ranker {command}")):
             return handler(args, settings)
-    except ServiceError as exc:
+    except (ServiceError, CatalogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
