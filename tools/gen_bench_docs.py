@@ -216,7 +216,11 @@ def fuzz(results: Path) -> str:
         sys.path.insert(0, str(ROOT))
     fuzzing = importlib.import_module("tests.faults.fuzzing")
     data = _load(results, "fuzz.json")
-    return str(fuzzing.markdown_table(data["outcomes"])).rstrip("\n") + "\n"
+    head = (
+        f"{data['cases']:,} calls over {data['targets']} targets in {data['seconds']:.0f} s, "
+        f"{data['faults']} faults (`item` counts answers inside streams):\n\n"
+    )
+    return head + str(fuzzing.markdown_table(data["outcomes"])).rstrip("\n") + "\n"
 
 
 def soak(results: Path) -> str:

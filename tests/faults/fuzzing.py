@@ -309,6 +309,47 @@ def ranker_targets(where: Addresses) -> list[Target]:
             with_token(stub.Evaluate, server_stream),
             allowed,
         ),
+        Target(
+            "ranker.GetScore (as of)",
+            st.builds(ranker_pb2.GetScoreRequest, model_id=ids, as_of=hostile.SHORT_TEXT),
+            unary(stub.GetScore),
+            allowed,
+        ),
+        Target(
+            "ranker.ExplainScore",
+            st.builds(ranker_pb2.ExplainScoreRequest, model_id=ids, limit=hostile.uint32s()),
+            unary(stub.ExplainScore),
+            allowed,
+        ),
+        Target(
+            "ranker.GetScoreHistory",
+            st.builds(ranker_pb2.GetScoreHistoryRequest, model_id=ids),
+            unary(stub.GetScoreHistory),
+            allowed,
+        ),
+        Target(
+            "ranker.AddModel",
+            st.tuples(
+                st.builds(
+                    ranker_pb2.AddModelRequest,
+                    hub_id=st.one_of(hostile.SHORT_TEXT, st.just("dima806/facial_emotions_image_detection")),
+                    model_id=hostile.SHORT_TEXT,
+                    model_info_json=st.one_of(hostile.SHORT_TEXT, st.just("{}"), st.just('{"id": 3}')),
+                ),
+                tokens,
+            ),
+            with_token(stub.AddModel, unary),
+            allowed | {"ALREADY_EXISTS", "FAILED_PRECONDITION"},
+        ),
+        Target(
+            "ranker.RetractSource",
+            st.tuples(
+                st.builds(ranker_pb2.RetractSourceRequest, source_ref=hostile.SHORT_TEXT, reason=hostile.SHORT_TEXT),
+                tokens,
+            ),
+            with_token(stub.RetractSource, unary),
+            allowed,
+        ),
         *_raw_targets(channel, ranker_pb2.DESCRIPTOR.services_by_name["RankerService"], allowed, writer),
     ]  # fmt: skip
 

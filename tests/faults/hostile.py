@@ -451,6 +451,17 @@ class HttpCase:
         return f"HttpCase({self.method} {self.path!r} headers={self.headers} body[{len(self.body)}]={self.body[:60]!r})"
 
 
+OIP_DATATYPES = st.sampled_from(("FP32", "FP16", "INT64", "BOOL", "BYTES", "fp32", ""))
+
+
+def oip_infer_json(shape: list[int], datatype: str, values: int) -> bytes:
+    """An Open Inference Protocol JSON infer body with a drawn shape, datatype and number of values."""
+    import json
+
+    tensor = {"name": "pixel_values", "shape": shape, "datatype": datatype, "data": [0.5] * values}
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
 def http_cases(read_token: str, write_token: str) -> st.SearchStrategy[HttpCase]:
     """Gateway requests: every route and method, tokens present, wrong, missing, any body and content type."""
     import base64
@@ -489,14 +500,20 @@ def http_cases(read_token: str, write_token: str) -> st.SearchStrategy[HttpCase]
         st.builds(t2i, st.one_of(st.just("a happy face"), SHORT_TEXT, st.integers()), t2i_params, st.booleans()),
         st.builds(cls_json, image_bytes(), cls_params, st.booleans()),
         st.sampled_from((b"", b"{", b"null", b"[]", b'{"inputs": null}', b'{"inputs": NaN}')),
+        st.builds(oip_infer_json, st.lists(st.integers(-2, 70), max_size=4), OIP_DATATYPES, st.integers(0, 5)),
         st.binary(max_size=300),
     )
     paths = st.one_of(
         st.sampled_from(
             ("/models/emotion", "/models/flux", "/models/flux/tiny-flux", "/models/flux/none", "/models/nope",
-             "/models/", "/health", "/metrics", "/", "/models/emotion/../flux", "/models/%00")
+             "/models/", "/health", "/metrics", "/", "/models/emotion/../flux", "/models/%00",
+             # The Open Inference Protocol (KServe v2 REST) routes.
+             "/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/emotion", "/v2/models/emotion/ready",
+             "/v2/models/emotion/config", "/v2/models/emotion/stats", "/v2/models/stats", "/v2/models/emotion/infer",
+             "/v2/models/emotion/versions/1/infer", "/v2/models/nope/infer", "/v2/models/emotion/versions/x")
         ),
         st.text(alphabet="abcdefghijklmnopqrstuvwxyz/._-%0123456789", max_size=30).map(lambda p: "/models/" + p),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz/._-%0123456789", max_size=30).map(lambda p: "/v2/" + p),
     )  # fmt: skip
 
     def build(method: str, path: str, a: str | None, c: str | None, acc: str | None, body: bytes) -> HttpCase:
