@@ -31,7 +31,6 @@ from tests.e2e.procs import (
     EMOTION_HEALTH,
     IMAGE_HEALTH,
     RANKER_HEALTH,
-    REPO,
     ServiceProcess,
     assert_healthy,
     dead_address,
