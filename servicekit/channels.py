@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from servicekit import tracing
+from servicekit.call_metadata import metadata_interceptors
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -67,43 +68,10 @@ def target_for(addresses: str | Sequence[str]) -> str:
     return f"{scheme}:{','.join(addresses)}"
 
 
-class _BearerHeader:
-    """Adds ``authorization: Bearer <token>`` to a call's metadata (see :mod:`servicekit.auth`)."""
-
-    def __init__(self, token: str) -> None:
-        self._header = ("authorization", f"Bearer {token}")
-
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*(details.metadata or ()), self._header)
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
-
-
-# grpc.aio files an interceptor under the first call kind it implements, so each kind needs its own class.
-class _UnaryUnaryBearer(_BearerHeader, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
-
-
-class _UnaryStreamBearer(_BearerHeader, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
-
-
-class _StreamUnaryBearer(_BearerHeader, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
-    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return await continuation(self._details(details), requests)
-
-
-class _StreamStreamBearer(_BearerHeader, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return await continuation(self._details(details), requests)
-
-
-def bearer_interceptors(token: str) -> list[_BearerHeader]:
+def bearer_interceptors(token: str) -> list[Any]:
     """Client interceptors that send ``token`` as a bearer token on calls of every kind."""
-    return [kind(token) for kind in (_UnaryUnaryBearer, _UnaryStreamBearer, _StreamUnaryBearer, _StreamStreamBearer)]
+    header = (("authorization", f"Bearer {token}"),)
+    return metadata_interceptors(lambda: header)
 
 
 def open_channel(
@@ -130,7 +98,7 @@ def open_channel(
     interceptors = bearer_interceptors(token) if token else []
     # Only when this process traces: interceptors cost every call something, and off must be free.
     if tracing.enabled():
-        interceptors.extend(tracing.client_interceptors())
+        interceptors.extend(metadata_interceptors(lambda: tracing.inject({}).items()))
     if tls is None:
         return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors or None)
     return grpc.aio.secure_channel(target, tls.credentials(), options=options, interceptors=interceptors or None)
