@@ -22,38 +22,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import RESULTS, log, machine, table
-from bench.fairness import face_png
+from bench.fairness import capacity, face_png
 from emotion_service.bundle import default_bundle_dir
 from ranker.demo import free_port
 from servicekit.channels import address_is_serving
-from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
+from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-async def closed_loop(address: str, clients: int, seconds: float) -> float:
-    request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=face_png())])
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = emotion_pb2_grpc.EmotionServiceStub(channel)
-        for _ in range(20):  # warm the connection and the model
-            await stub.Classify(request, timeout=30)
-        done = 0
-        stop = time.monotonic() + seconds
-
-        async def worker() -> None:
-            nonlocal done
-            while time.monotonic() < stop:
-                await stub.Classify(request, timeout=30)
-                done += 1
-
-        started = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        return done / (time.monotonic() - started)
 
 
 async def one_run(exporter: str, args: argparse.Namespace) -> float:
@@ -70,7 +48,8 @@ async def one_run(exporter: str, args: argparse.Namespace) -> float:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("emotion_service did not start")
             await asyncio.sleep(0.5)
-        return await closed_loop(address, args.clients, args.seconds)
+        request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=face_png())])
+        return await capacity(address, request, args.seconds, args.clients)
     finally:
         server.terminate()
         server.wait(30)
