@@ -185,10 +185,13 @@ class ServerProcess:
 
     LISTENING = re.compile(r"listening on [^:\s]+:(\d+)")
 
-    def __init__(self, module: str, args: Sequence[str], *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, module: str, args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = REPO
+    ) -> None:
         self.module = module
         self.args = list(args)
         self.env = {**os.environ, **(env or {})}
+        self.cwd = cwd  # another checkout serves its own code (a before/after pair)
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self.log_tail: list[str] = []
@@ -207,7 +210,7 @@ class ServerProcess:
         cmd = [sys.executable, "-m", self.module, "--port", "0", "--metrics-port", "-1", *self.args]
         log("starting " + " ".join(cmd[2:]))
         self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            cmd, cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._port_ready.wait(timeout) or self.proc.poll() is not None:

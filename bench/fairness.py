@@ -19,23 +19,18 @@ import argparse
 import asyncio
 import io
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import grpc
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import synthfaces
-from bench.common import RESULTS, log, machine, table
+from bench.common import RESULTS, log, machine, percentile, running, table
 from emotion_service.bundle import default_bundle_dir
-from ranker.demo import free_port
-from servicekit.channels import address_is_serving
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,8 +56,8 @@ def summary(times: list[float], codes: list[str]) -> dict[str, Any]:
     return {
         "calls": len(codes),
         "success_rate": round(len(ok) / len(codes), 4) if codes else float("nan"),
-        "p50_ms": round(float(np.percentile(ok, 50)) * 1000, 1) if ok else None,
-        "p99_ms": round(float(np.percentile(ok, 99)) * 1000, 1) if ok else None,
+        "p50_ms": round(percentile(ok, 50) * 1000, 1) if ok else None,
+        "p99_ms": round(percentile(ok, 99) * 1000, 1) if ok else None,
         "codes": counts,
     }
 
@@ -127,32 +122,16 @@ async def contest(
 
 
 async def measure(args: argparse.Namespace, share: int) -> dict[str, Any]:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "emotion_service", "--port", str(port), "--metrics-port", "-1", "--bundle",
-        str(default_bundle_dir()), "--precisions", "fp32", "--no-access-log", "--max-queue-size",
+    server_args = [
+        "--bundle", str(default_bundle_dir()), "--precisions", "fp32", "--no-access-log", "--max-queue-size",
         str(args.max_queue_size), "--max-queue-per-client", str(share),
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL)
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while not await address_is_serving(address, SERVICE):
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("emotion_service did not start")
-            await asyncio.sleep(0.5)
+    async with running("emotion_service", server_args) as server:
         request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=face_png())])
-        measured = await capacity(address, request, args.capacity_seconds)
+        measured = await capacity(server.address, request, args.capacity_seconds)
         log(f"share {share or 'off'}: capacity {measured:.0f} req/s; light client at {0.1 * measured:.1f} req/s")
-        result = await contest(address, request, 0.1 * measured, args)
-        return {
-            "max_queue_per_client": share,
-            "capacity_per_s": round(measured, 1),
-            **result,
-        }
-    finally:
-        server.terminate()
-        server.wait(30)
+        result = await contest(server.address, request, 0.1 * measured, args)
+    return {"max_queue_per_client": share, "capacity_per_s": round(measured, 1), **result}
 
 
 def report(results: dict[str, Any]) -> str:

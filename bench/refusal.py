@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -28,10 +27,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import RESULTS, log, machine, table
+from bench.common import RESULTS, log, machine, percentile, running, table
 from emotion_service.build.export import ensure_bundle, stderr_progress
-from ranker.demo import free_port
-from servicekit.channels import address_is_serving
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2, emotion_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,8 +42,8 @@ def jpeg(seed: int, size: int = 224) -> bytes:
     return buffer.getvalue()
 
 
-def percentile(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)) * 1000, 1) if values else float("nan")
+def milliseconds(values: list[float], q: float) -> float:
+    return round(percentile(values, q) * 1000, 1)
 
 
 async def fire(address: str, calls: int) -> dict[str, Any]:
@@ -71,8 +68,8 @@ async def fire(address: str, calls: int) -> dict[str, Any]:
     return {
         code: {
             "calls": len(times),
-            "p50_ms": percentile(times, 50),
-            "p99_ms": percentile(times, 99),
+            "p50_ms": milliseconds(times, 50),
+            "p99_ms": milliseconds(times, 99),
             "max_ms": round(max(times) * 1000, 1),
         }
         for code, times in sorted(by_code.items())
@@ -89,24 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "refusal.json")
     args = parser.parse_args(argv)
     bundle = ensure_bundle(args.source, MODELS / args.source, precisions=("fp32",), progress=stderr_progress("bundle"))
-    port = free_port()
-    command = [
-        sys.executable, "-m", "emotion_service", "--port", str(port), "--metrics-port", "-1", "--bundle",
-        str(bundle.path), "--precisions", "fp32", "--max-batch-size", "8", "--max-queue-size",
+    server_args = [
+        "--bundle", str(bundle.path), "--precisions", "fp32", "--max-batch-size", "8", "--max-queue-size",
         str(args.max_queue_size), "--no-access-log",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(args.server_repo)}
-    log_file = (RESULTS / f"refusal-{args.label}.log").open("wb")
-    server = subprocess.Popen(command, cwd=args.server_repo, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        asyncio.run(wait_serving_address(f"127.0.0.1:{port}"))
-        log(f"firing {args.calls} concurrent Classify calls ({args.label})")
-        outcome = asyncio.run(fire(f"127.0.0.1:{port}", args.calls))
-    finally:
-        server.terminate()
-        server.wait(30)
-        log_file.close()
-        (RESULTS / f"refusal-{args.label}.log").unlink(missing_ok=True)
+    env = {"PYTHONPATH": str(args.server_repo)}
+
+    async def measured() -> dict[str, Any]:
+        async with running("emotion_service", server_args, env=env, cwd=args.server_repo) as server:
+            log(f"firing {args.calls} concurrent Classify calls ({args.label})")
+            return await fire(server.address, args.calls)
+
+    outcome = asyncio.run(measured())
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     results[args.label] = {
         "machine": machine(),
@@ -121,14 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(report(results))
     return 0
-
-
-async def wait_serving_address(address: str, timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await address_is_serving(address, "emoflux.emotion.v1.EmotionService"):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"emotion_service at {address} not SERVING after {timeout:.0f} s")
-        await asyncio.sleep(0.5)
 
 
 def report(results: dict[str, Any]) -> str:

@@ -14,45 +14,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import RESULTS, log, machine, table
+from bench.common import RESULTS, log, machine, running, table
 from bench.fairness import capacity, face_png
 from emotion_service.bundle import default_bundle_dir
-from ranker.demo import free_port
-from servicekit.channels import address_is_serving
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 async def one_run(exporter: str, args: argparse.Namespace) -> float:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "emotion_service", "--port", str(port), "--metrics-port", "-1", "--bundle",
-        str(default_bundle_dir()), "--precisions", "fp32", "--no-access-log", "--trace-exporter", exporter,
+    server_args = [
+        "--bundle", str(default_bundle_dir()), "--precisions", "fp32", "--no-access-log", "--trace-exporter", exporter,
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL)
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while not await address_is_serving(address, "emoflux.emotion.v1.EmotionService"):
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("emotion_service did not start")
-            await asyncio.sleep(0.5)
+    async with running("emotion_service", server_args) as server:
         request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=face_png())])
-        return await capacity(address, request, args.seconds, args.clients)
-    finally:
-        server.terminate()
-        server.wait(30)
+        return await capacity(server.address, request, args.seconds, args.clients)
 
 
 def report(results: dict[str, Any]) -> str:
