@@ -261,7 +261,10 @@ class DynamicBatcher(Generic[T, R]):
 
     # -- admission -----------------------------------------------------------------------------------
     def _client(self) -> Hashable:
-        return self._client_of() if self._client_of is not None else None
+        # Without a share nothing is counted per client: no look-up and no bookkeeping on the hot path.
+        if self._client_of is None or not self.policy.max_queue_per_client:
+            return None
+        return self._client_of()
 
     def _hold(self, client: Hashable, size: int) -> None:
         if client is None:
