@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from emotion_service.kserve import KServeServicer
 from emotion_service.loading import BackendFactory
 from emotion_service.metrics import EmotionMetrics
-from emotion_service.runtime import EmotionRuntime
+from emotion_service.runtime import DevicePreprocessorFactory, EmotionRuntime
 from emotion_service.service import SERVICE_NAME, EmotionServicer
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc
@@ -35,11 +35,14 @@ class EmotionComponent:
         registry: CollectorRegistry | None = None,
         *,
         backend_factory: BackendFactory | None = None,
+        device_preprocessor: tuple[str, DevicePreprocessorFactory] | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = EmotionMetrics(self.registry)
-        self.runtime = EmotionRuntime(settings, self.metrics, backend_factory=backend_factory)
+        self.runtime = EmotionRuntime(
+            settings, self.metrics, backend_factory=backend_factory, device_preprocessor=device_preprocessor
+        )
         registrations = [
             ServicerRegistration(
                 SERVICE_NAME,

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -127,8 +128,8 @@ class TensorResult:
 class FaceItem:
     """One preprocessed face waiting for the model (the batcher times its wait)."""
 
-    pixels: np.ndarray
-    """float32 ``[3, H, W]``."""
+    pixels: Any
+    """float32 ``[3, H, W]``: numpy, or a torch tensor on the GPU (the GPU preprocessing path)."""
     group: Hashable = None
     """Batch key: None shares batches with everyone; a per-request object keeps a request's batch private."""
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from emotion_service.backends import Backend, create_backend
+from emotion_service.backends.providers import GPU_PROVIDERS, PreprocessPlan, preprocess_plan
 from emotion_service.bundle import Bundle
 from emotion_service.settings import EmotionSettings
 
@@ -66,7 +67,35 @@ def load_backends(bundle: Bundle, settings: EmotionSettings, factory: BackendFac
     return backends
 
 
-def model_info_labels(bundle: Bundle, backends: dict[str, Backend], settings: EmotionSettings) -> dict[str, str]:
+def plan_preprocessing(settings: EmotionSettings, backend: Backend) -> PreprocessPlan:
+    """Where images are preprocessed (``--gpu-preprocess``); torch and torchvision are probed only on a GPU."""
+    provider = backend.execution_provider
+    cuda_device: str | None = None
+    torchvision_error: str | None = None
+    if settings.gpu_preprocess != "off" and (provider in GPU_PROVIDERS or provider.startswith("cuda")):
+        import torch
+
+        cuda_device = "cuda:0" if torch.cuda.is_available() else None
+        torchvision_error = torchvision_import_error()
+    plan = preprocess_plan(
+        settings.gpu_preprocess, provider, cuda_device=cuda_device, torchvision_error=torchvision_error
+    )
+    log.info("image preprocessing: %s", plan.reason)
+    return plan
+
+
+def torchvision_import_error() -> str | None:
+    """Why ``torchvision.io.decode_jpeg`` (nvJPEG) cannot be imported here, or None when it can."""
+    try:
+        from torchvision.io import decode_jpeg  # noqa: F401
+    except Exception as exc:  # ImportError, or torchvision built against another torch (RuntimeError)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def model_info_labels(
+    bundle: Bundle, backends: dict[str, Backend], settings: EmotionSettings, preprocess_device: str = "cpu"
+) -> dict[str, str]:
     """The static facts published as ``emoflux_emotion_model_info``."""
     default = backends[settings.resolved_default_precision]
     return {
@@ -82,4 +111,5 @@ def model_info_labels(bundle: Bundle, backends: dict[str, Backend], settings: Em
         "input": f"{bundle.preprocessing.height}x{bundle.preprocessing.width}",
         "batching": str(settings.batching).lower(),
         "max_batch_size": str(settings.max_batch_size),
+        "preprocess_device": preprocess_device,
     }

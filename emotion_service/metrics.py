@@ -38,6 +38,7 @@ class EmotionMetrics:
     images: Counter = field(init=False)
     faces_per_image: Histogram = field(init=False)
     preprocess_seconds: Histogram = field(init=False)
+    decoded_images: Counter = field(init=False)
     info: Info | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -66,6 +67,12 @@ class EmotionMetrics:
             f"{PREFIX}_preprocess_seconds",
             "Time to decode one image, detect its faces and preprocess the crops, in seconds.",
             buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.decoded_images = Counter(
+            f"{PREFIX}_decoded_images",
+            "Images prepared, by decoder: cpu (PIL, or raw pixels) or nvjpeg (the GPU path, --gpu-preprocess).",
+            ("decoder",),
             registry=registry,
         )
 

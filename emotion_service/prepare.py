@@ -1,13 +1,21 @@
-"""One image from request bytes to model inputs: decode, find faces, crop, preprocess (a prep thread runs it)."""
+"""Images from request bytes to model inputs: decode, find faces, crop, preprocess (a prep thread runs it).
+
+Two paths: per image on the CPU (PIL decode, face detection, PIL resize), or, when the model runs on a GPU
+and ``--gpu-preprocess`` allows it, a whole request's encoded images at once on the GPU (nvJPEG decode and
+tensor resize, :mod:`emotion_service.backends.gpu_preprocess`). Face detection needs the pixels on the
+host, so only whole-image requests of encoded images take the GPU path.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from emotion_service.bundle import Preprocessing
 from emotion_service.domain import ImageInput
@@ -24,7 +32,12 @@ class PreparedImage:
     width: int
     height: int
     boxes: tuple[Box, ...]
-    tensors: tuple[np.ndarray, ...]
+    tensors: tuple[Any, ...]
+    """One float32 ``[3, H, W]`` per face: numpy on the CPU path, a device tensor on the GPU path."""
+
+
+DeviceBatch = Callable[[Sequence[bytes]], Any]
+"""Encoded images -> a :class:`~emotion_service.backends.gpu_preprocess.DevicePixels` (the GPU path)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,32 @@ class ImagePreparer:
     max_faces: int
     seconds: Histogram
     """Observes each image's preparation time."""
+    decoded: Counter | None = None
+    """Counts images by decoder (``cpu``, ``nvjpeg``); labelled by ``decoder``."""
+    on_device: DeviceBatch | None = None
+    """The GPU path, when the plan enabled it."""
+
+    def takes_device_path(self, images: Sequence[ImageInput], face_mode: str) -> bool:
+        """True when ``images`` go to the GPU path: it is enabled, the mode is whole, every image is encoded."""
+        return (
+            self.on_device is not None
+            and face_mode == "whole"
+            and all(image.data is not None and image.raw is None for image in images)
+        )
+
+    def prepare_on_device(self, images: Sequence[ImageInput]) -> list[PreparedImage]:
+        """Decode and preprocess all of ``images`` in one device batch (see :meth:`takes_device_path`)."""
+        assert self.on_device is not None
+        started = time.monotonic()
+        batch = self.on_device([image.data or b"" for image in images])
+        per_image = (time.monotonic() - started) / max(1, len(images))
+        prepared = []
+        for i, (width, height) in enumerate(batch.sizes):
+            self.seconds.observe(per_image)
+            if self.decoded is not None:
+                self.decoded.labels("nvjpeg" if batch.on_gpu[i] else "cpu").inc()
+            prepared.append(PreparedImage(i, width, height, (Box(0, 0, width, height, 1.0),), (batch.pixels[i],)))
+        return prepared
 
     def prepare(self, image: ImageInput, index: int, face_mode: str) -> PreparedImage:
         """Decode ``image`` (``images[index]`` in messages), find its faces (``detect``) or take it whole."""
@@ -58,6 +97,8 @@ class ImagePreparer:
             crops = [picture]
         tensors = tuple(to_model_input(crop, self.preprocessing) for crop in crops)
         self.seconds.observe(time.monotonic() - started)
+        if self.decoded is not None:
+            self.decoded.labels("cpu").inc()
         return PreparedImage(index, width, height, boxes, tensors)
 
     def warm_up(self) -> None:

@@ -3,7 +3,8 @@
 Both APIs (the native EmotionService and KServe v2) call this class; it holds no protobuf and is where
 requests are validated (:mod:`emotion_service.domain` holds the checks).
 
-* Decoding, face detection and preprocessing (:mod:`emotion_service.prepare`) run on a thread pool.
+* Decoding, face detection and preprocessing (:mod:`emotion_service.prepare`) run on a thread pool; with
+  the model on a GPU, a whole-image request's JPEGs are decoded and preprocessed there as one batch.
 * Faces from ALL concurrent requests share one :class:`~servicekit.batching.DynamicBatcher` per loaded
   precision; the batch function stacks them and runs the backend on an inference thread.
 * The batcher owns time in the queue: it enforces the request's deadline (work whose client gave up
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_service.backends import Backend
+from emotion_service.backends import Backend, run_stacked, stack_rows
 from emotion_service.bundle import Bundle, default_bundle_dir, load_bundle
 from emotion_service.domain import (
     ClassifyOptions,
@@ -41,9 +42,15 @@ from emotion_service.domain import (
     validate_options,
 )
 from emotion_service.faces import FaceDetector, HaarFaceDetector
-from emotion_service.loading import BackendFactory, load_backends, model_info_labels, settings_backend_factory
+from emotion_service.loading import (
+    BackendFactory,
+    load_backends,
+    model_info_labels,
+    plan_preprocessing,
+    settings_backend_factory,
+)
 from emotion_service.metrics import EmotionMetrics
-from emotion_service.prepare import ImagePreparer
+from emotion_service.prepare import DeviceBatch, ImagePreparer
 from emotion_service.preprocess import ImageLimits, check_request, softmax
 from emotion_service.settings import EmotionSettings
 from emotion_service.statistics import InferenceStats
@@ -55,6 +62,15 @@ from servicekit.errors import NotReady
 log = logging.getLogger("emoflux.emotion")
 
 FaceBatcher = DynamicBatcher[FaceItem, FaceScores]
+DevicePreprocessorFactory = Callable[[Bundle, ImageLimits, str], DeviceBatch]
+"""Builds the GPU path for a bundle, its limits and a torch device (default: nvJPEG, :class:`GpuPreprocessor`)."""
+
+
+def gpu_preprocessor(bundle: Bundle, limits: ImageLimits, device: str) -> DeviceBatch:
+    """The default GPU path: torchvision's nvJPEG and tensor preprocessing on ``device``."""
+    from emotion_service.backends.gpu_preprocess import GpuPreprocessor
+
+    return GpuPreprocessor(bundle.preprocessing, limits, device=device).run
 
 
 class EmotionRuntime:
@@ -67,7 +83,18 @@ class EmotionRuntime:
         *,
         backend_factory: BackendFactory | None = None,
         detector: FaceDetector | None = None,
+        device_preprocessor: tuple[str, DevicePreprocessorFactory] | None = None,
     ) -> None:
+        """Create the runtime; :meth:`load` loads the model.
+
+        Args:
+            settings: the service's settings.
+            metrics: where the runtime's metrics go.
+            backend_factory: builds each precision's backend (default: from the settings).
+            detector: the face detector (default: the Haar cascade the settings describe).
+            device_preprocessor: ``(torch device, factory)`` forces the GPU path on that device whatever
+                ``--gpu-preprocess`` plans (the GPU check; tests run it on the CPU device).
+        """
         self.settings = settings
         self.metrics = metrics
         self.stats = InferenceStats()
@@ -78,6 +105,8 @@ class EmotionRuntime:
         )
         self._backend_factory = backend_factory or settings_backend_factory(settings)
         self._detector = detector
+        self._device_preprocessor = device_preprocessor
+        self.preprocess_device = "cpu"
         self._bundle: Bundle | None = None
         self._preparer: ImagePreparer | None = None
         self.backends: dict[str, Backend] = {}
@@ -124,6 +153,16 @@ class EmotionRuntime:
             scale_factor=s.face_scale_factor, min_neighbors=s.face_min_neighbors, min_size=s.face_min_size
         )
         backends = load_backends(bundle, s, self._backend_factory)
+        on_device: DeviceBatch | None = None
+        device: str | None
+        factory: DevicePreprocessorFactory
+        if self._device_preprocessor is not None:
+            device, factory = self._device_preprocessor
+        else:
+            device, factory = plan_preprocessing(s, backends[s.resolved_default_precision]).device, gpu_preprocessor
+        if device is not None:
+            on_device = factory(bundle, self.limits, device)
+            self.preprocess_device = device
         preparer = ImagePreparer(
             bundle.preprocessing,
             self.limits,
@@ -131,6 +170,8 @@ class EmotionRuntime:
             s.face_margin,
             s.face_max_faces,
             self.metrics.preprocess_seconds,
+            self.metrics.decoded_images,
+            on_device,
         )
         preparer.warm_up()
         self._bundle, self.backends, self._preparer = bundle, backends, preparer
@@ -162,7 +203,7 @@ class EmotionRuntime:
             )
             batcher.start()
             self.batchers[precision] = batcher
-        self.metrics.set_model_info(model_info_labels(self.bundle, self.backends, s))
+        self.metrics.set_model_info(model_info_labels(self.bundle, self.backends, s, self.preprocess_device))
         self._ready = True
 
     async def close(self) -> None:
@@ -184,9 +225,9 @@ class EmotionRuntime:
 
         def run_batch(items: list[FaceItem], waits: list[float]) -> list[FaceScores]:
             started = time.monotonic()
-            pixels = np.stack([item.pixels for item in items])
+            pixels = stack_rows([item.pixels for item in items])
             stacked = time.monotonic()
-            logits = np.asarray(backend.run(pixels), dtype=np.float32)
+            logits = np.asarray(run_stacked(backend, pixels), dtype=np.float32)
             ran = time.monotonic()
             if logits.shape != (len(items), num_labels):  # a backend bug must not hand out mixed rows
                 raise RuntimeError(
@@ -243,12 +284,15 @@ class EmotionRuntime:
         reservation = batcher.reserve(len(images))
         try:
             with tracing.span("emotion.prepare", {"images": len(images), "face_mode": options.face_mode}):
-                prepared = await asyncio.gather(
-                    *(
-                        loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
-                        for i, image in enumerate(images)
+                if self._preparer.takes_device_path(images, options.face_mode):
+                    prepared = await loop.run_in_executor(self._prep_pool, self._preparer.prepare_on_device, images)
+                else:
+                    prepared = await asyncio.gather(
+                        *(
+                            loop.run_in_executor(self._prep_pool, prepare, image, i, options.face_mode)
+                            for i, image in enumerate(images)
+                        )
                     )
-                )
             group = self._group()
             items = [FaceItem(t, group) for p in prepared for t in p.tensors]
             scores = await batcher.submit_many(items, deadline=deadline, reservation=reservation)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from emotion_service.backends import BACKEND_KINDS, DEVICES
+from emotion_service.backends.providers import GPU_PREPROCESS_MODES
 from emotion_service.bundle import PRECISIONS
 from servicekit.settings import ServerSettings, setting
 
@@ -55,6 +56,13 @@ class EmotionSettings(ServerSettings):
         False,
         "Start even when ONNX Runtime falls back from the provider asked for (TensorRT or CUDA could not "
         "load), reporting the provider and precision that really run. Off: such a start fails.",
+    )
+    gpu_preprocess: str = setting(
+        "auto",
+        "Decode JPEGs with nvJPEG and resize on the GPU for whole-image requests: auto (when the model runs on "
+        "a GPU and torchvision is installed), on (start-up fails without them) or off. Other formats, EXIF-rotated "
+        "JPEGs and face detection take the CPU path.",
+        choices=GPU_PREPROCESS_MODES,
     )
     spinning: bool = setting(
         False,

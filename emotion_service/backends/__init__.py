@@ -1,7 +1,10 @@
 """Inference backends behind one small interface.
 
 A backend turns a float32 batch ``[N, 3, H, W]`` (already preprocessed) into float32 logits
-``[N, num_labels]``. ``run`` is thread-safe, so one backend serves every executor thread.
+``[N, num_labels]``. ``run`` is thread-safe, so one backend serves every executor thread. Batches
+preprocessed on the GPU arrive as torch tensors on the device: :func:`run_stacked` hands them to the
+backend's ``run_device`` (I/O binding of the device pointer, or the torch model itself), so they never
+cross to the host.
 
 * ``onnxruntime`` (:mod:`.ort`): the serving backend. ``device`` picks the execution-provider chain:
   ``auto`` = TensorRT EP (fp16, engine cache) -> CUDA EP -> CPU EP, keeping only the providers this
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -99,6 +102,34 @@ def create_backend(
     from emotion_service.backends.pytorch import TorchBackend
 
     return TorchBackend(bundle, device=device, precision=precision, threads=threads)
+
+
+def stack_rows(rows: Sequence[Any]) -> Any:
+    """One batch from ``[3, H, W]`` rows: a numpy array, or a torch tensor on the device of the device rows.
+
+    Rows from the CPU path (numpy) and from the GPU path (device tensors) may share a batch; the numpy rows
+    are copied to the device then.
+    """
+    if all(isinstance(row, np.ndarray) for row in rows):
+        return np.stack(rows)
+    import torch
+
+    device = next(row.device for row in rows if not isinstance(row, np.ndarray))
+    return torch.stack([torch.from_numpy(row).to(device) if isinstance(row, np.ndarray) else row for row in rows])
+
+
+def run_stacked(backend: Backend, batch: Any) -> np.ndarray:
+    """Run a batch from :func:`stack_rows`: numpy through ``run``, a torch tensor through ``run_device``.
+
+    A backend without ``run_device`` gets the tensor copied to the host.
+    """
+    if isinstance(batch, np.ndarray):
+        return backend.run(batch)
+    run_device = getattr(backend, "run_device", None)
+    if run_device is not None:
+        out: np.ndarray = run_device(batch)
+        return out
+    return backend.run(batch.detach().cpu().numpy())
 
 
 def warmup_batches(backend: Backend, input_shape: tuple[int, int, int], batch_sizes: Sequence[int]) -> float:

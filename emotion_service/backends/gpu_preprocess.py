@@ -135,6 +135,14 @@ class GpuPreprocessor:
 
     def __call__(self, datas: Sequence[bytes]) -> Any:
         """Decode and preprocess ``datas`` in order; InvalidInput (from the CPU path) names ``images[i]``."""
+        return self.run(datas).pixels
+
+    def run(self, datas: Sequence[bytes]) -> DevicePixels:
+        """Like calling the preprocessor, with each image's decoded size (the serving path reports it).
+
+        The work is finished on the device before returning (a stream synchronisation), so the batch may be
+        handed to another thread and another library's CUDA stream (ONNX Runtime's) without a race.
+        """
         self.routes = [nvjpeg_route(d) for d in datas]
         on_gpu = [i for i, r in enumerate(self.routes) if r.gpu]
         images: dict[int, Any] = {}
@@ -150,7 +158,21 @@ class GpuPreprocessor:
         out = torch.empty((len(datas), 3, self.prep.height, self.prep.width), dtype=torch.float32, device=self.device)
         for i in range(len(datas)):
             out[i] = resize_normalise(images[i], self.prep)
-        return out
+        if self.device.type == "cuda":
+            torch.cuda.current_stream(self.device).synchronize()
+        sizes = tuple((int(images[i].shape[2]), int(images[i].shape[1])) for i in range(len(datas)))
+        return DevicePixels(out, sizes, tuple(r.gpu for r in self.routes))
+
+
+@dataclass(frozen=True)
+class DevicePixels:
+    """A preprocessed batch on the device, with each image's decoded ``(width, height)`` and decoder."""
+
+    pixels: Any
+    """float32 ``[N, 3, H, W]`` torch tensor on the preprocessor's device."""
+    sizes: tuple[tuple[int, int], ...]
+    on_gpu: tuple[bool, ...]
+    """Per image: True when nvJPEG decoded it, False when it took the CPU decoder."""
 
 
 def decode_image_header_check(data: bytes, *, index: int, limits: ImageLimits) -> None:

@@ -66,6 +66,35 @@ class IoBindingRunner:
         out: np.ndarray = binding.copy_outputs_to_cpu()[0]
         return out
 
+    def run_tensor(self, batch: Any) -> np.ndarray:
+        """A float32 torch tensor already on this runner's device -> the first output, on the host.
+
+        The tensor's memory is bound in place (no copy); the caller has finished the work that wrote it.
+        """
+        if batch.dtype != _torch_float32() or not batch.is_contiguous():
+            raise ValueError(f"expected a contiguous float32 tensor, got {batch.dtype}")
+        if batch.device.type != self.device:
+            raise ValueError(f"the tensor is on {batch.device}, this runner binds on {self.device}")
+        binding = self._session.io_binding()
+        binding.bind_input(
+            self._input,
+            device_type=self.device,
+            device_id=batch.device.index or 0,
+            element_type=np.float32,
+            shape=tuple(batch.shape),
+            buffer_ptr=batch.data_ptr(),
+        )
+        binding.bind_output(self._output, self.device, self.device_id)
+        self._session.run_with_iobinding(binding)
+        out: np.ndarray = binding.copy_outputs_to_cpu()[0]
+        return out
+
+
+def _torch_float32() -> Any:
+    import torch
+
+    return torch.float32
+
 
 class OrtBackend:
     """An ``onnxruntime.InferenceSession`` over one of the bundle's ONNX files (``run`` is thread-safe)."""
@@ -164,6 +193,17 @@ class OrtBackend:
             return self._bound.run(pixels).astype(np.float32, copy=False)
         out: np.ndarray = self._session.run([self._output], {self._input: np.ascontiguousarray(pixels)})[0]
         return out.astype(np.float32, copy=False)
+
+    def run_device(self, batch: Any) -> np.ndarray:
+        """A float32 torch tensor ``[N, 3, H, W]`` (GPU preprocessing) -> float32 logits on the host.
+
+        On a GPU provider the device memory is bound in place; otherwise the tensor is viewed as numpy.
+        """
+        if self._bound is not None and batch.device.type == self._bound.device:
+            if tuple(batch.shape[1:]) != self.input_shape:
+                raise ValueError(f"expected [N, {', '.join(map(str, self.input_shape))}], got {tuple(batch.shape)}")
+            return self._bound.run_tensor(batch.contiguous()).astype(np.float32, copy=False)
+        return self.run(batch.detach().cpu().numpy())
 
     def warmup(self, batch_sizes: Sequence[int] = (1,)) -> float:
         """Run each batch size once (allocations, kernels, TensorRT engines); returns seconds.

@@ -11,7 +11,8 @@ tested without a GPU:
 * :func:`default_trt_cache_dir` / :func:`ensure_writable_dir` - where engines go, checked at start;
 * :func:`check_providers` - ONNX Runtime falls back to the next provider with only a log line when one
   cannot load; this compares what runs with what was asked and refuses (or, when allowed, reports);
-* :func:`gpu_warmup_sizes` / :func:`binding_device` - warm-up and I/O-binding choices on GPU providers.
+* :func:`gpu_warmup_sizes` / :func:`binding_device` - warm-up and I/O-binding choices on GPU providers;
+* :func:`preprocess_plan` - whether images are decoded and preprocessed on the GPU (``--gpu-preprocess``).
 """
 
 from __future__ import annotations
@@ -304,3 +305,56 @@ def check_single_onnxruntime(names: Sequence[str] | None = None) -> str:
             f"or the `gpu` extra (with constraints-gpu.txt), never both"
         )
     return found[0]
+
+
+GPU_PREPROCESS_MODES: tuple[str, ...] = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class PreprocessPlan:
+    """Where encoded images are decoded and preprocessed, and why (logged and published at start)."""
+
+    device: str | None
+    """The torch device (``cuda:0``) of the GPU path, or None for the CPU path."""
+    reason: str
+
+
+def preprocess_plan(
+    mode: str,
+    execution_provider: str,
+    *,
+    cuda_device: str | None,
+    torchvision_error: str | None,
+) -> PreprocessPlan:
+    """Decide the GPU preprocessing of ``--gpu-preprocess mode`` from plain facts.
+
+    Args:
+        mode: ``auto`` (on when the model runs on a GPU and nvJPEG is at hand), ``on`` (required: start-up
+            fails without it) or ``off``.
+        execution_provider: what the model really runs on (``CUDAExecutionProvider``, ``cuda``, ``cpu``, ...).
+        cuda_device: the torch device the model's GPU is (``cuda:0``), or None when torch sees no CUDA device.
+        torchvision_error: why ``torchvision.io.decode_jpeg`` cannot be imported, or None when it can.
+
+    Raises:
+        FailedPrecondition: ``on`` was asked for and one of its needs is missing (the message names it).
+    """
+    if mode not in GPU_PREPROCESS_MODES:
+        raise FailedPrecondition(f"gpu_preprocess must be one of {GPU_PREPROCESS_MODES}, got {mode!r}")
+    if mode == "off":
+        return PreprocessPlan(None, "off (--gpu-preprocess off)")
+    on_gpu = execution_provider in GPU_PROVIDERS or execution_provider.startswith("cuda")
+    missing = (
+        f"the model runs on {execution_provider}, not a GPU"
+        if not on_gpu
+        else "torch sees no CUDA device"
+        if cuda_device is None
+        else f"torchvision (nvJPEG) is not importable: {torchvision_error}"
+        if torchvision_error is not None
+        else None
+    )
+    if missing is None:
+        assert cuda_device is not None
+        return PreprocessPlan(cuda_device, f"nvJPEG decode and tensor preprocessing on {cuda_device}")
+    if mode == "on":
+        raise FailedPrecondition(f"--gpu-preprocess on needs the GPU path, but {missing}; use auto or off")
+    return PreprocessPlan(None, f"CPU ({missing})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,12 +55,14 @@ class TorchBackend:
             raise ValueError(
                 f"expected float32 [N, {', '.join(map(str, self.input_shape))}], got {pixels.dtype} {pixels.shape}"
             )
+        return self.run_device(self._torch.from_numpy(np.ascontiguousarray(pixels)))
+
+    def run_device(self, batch: Any) -> np.ndarray:
+        """A float32 torch tensor ``[N, 3, H, W]`` on any device -> float32 logits on the host."""
         torch = self._torch
         with torch.inference_mode():
-            batch = torch.from_numpy(np.ascontiguousarray(pixels)).to(
-                self._device, dtype=self._dtype, non_blocking=True
-            )
-            logits = self._model(pixel_values=batch).logits
+            inputs = batch.to(self._device, dtype=self._dtype, non_blocking=True)
+            logits = self._model(pixel_values=inputs).logits
             out: np.ndarray = logits.float().cpu().numpy()
         return out
 

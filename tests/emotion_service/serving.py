@@ -26,6 +26,7 @@ from emotion_service.backends import Backend
 from emotion_service.bundle import Bundle
 from emotion_service.component import EmotionComponent
 from emotion_service.loading import BackendFactory
+from emotion_service.runtime import DevicePreprocessorFactory
 from emotion_service.settings import EmotionSettings
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
 from servicekit.pb.emoflux.emotion.v1 import emotion_pb2_grpc as pb_grpc
@@ -108,10 +109,14 @@ class Served:
 
 @asynccontextmanager
 async def serve(
-    settings: EmotionSettings, *, backend_factory: BackendFactory | None = None, wait: bool = True
+    settings: EmotionSettings,
+    *,
+    backend_factory: BackendFactory | None = None,
+    device_preprocessor: tuple[str, DevicePreprocessorFactory] | None = None,
+    wait: bool = True,
 ) -> AsyncIterator[Served]:
     """Start a real server on port 0; wait until it is SERVING unless ``wait`` is False."""
-    component = EmotionComponent(settings, backend_factory=backend_factory)
+    component = EmotionComponent(settings, backend_factory=backend_factory, device_preprocessor=device_preprocessor)
     host = ServiceHost(settings, component, component.registry)
     await host.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{host.port}")

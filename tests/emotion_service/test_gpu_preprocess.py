@@ -1,4 +1,4 @@
-"""GPU preprocessing decisions on CPU: routing to nvJPEG, the tensor resize/normalise, order and fallback.
+"""GPU preprocessing on CPU: routing to nvJPEG, the tensor resize/normalise, order and fallback, the serving path.
 
 torchvision (nvJPEG) cannot be installed here: the decoder handed to ``GpuPreprocessor`` is a stand-in for
 ``torchvision.io.decode_jpeg`` that decodes with PIL (the vendor boundary only); routing, the pixel-limit
@@ -8,18 +8,25 @@ check, the CPU fallback, ordering, resizing and normalisation are the module's o
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
+import grpc
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from skimage import data as skdata
 
+from emotion_service.backends import run_stacked, stack_rows
 from emotion_service.backends.gpu_preprocess import GpuPreprocessor, nvjpeg_route, resize_normalise
-from emotion_service.bundle import Preprocessing
+from emotion_service.backends.ort import IoBindingRunner, OrtBackend
+from emotion_service.bundle import Bundle, Preprocessing, load_bundle
 from emotion_service.preprocess import ImageLimits, decode_image, to_model_input
+from emotion_service.runtime import DevicePreprocessorFactory
 from servicekit.errors import InvalidInput
+from servicekit.pb.emoflux.emotion.v1 import emotion_pb2 as pb
+from tests.emotion_service.serving import probabilities, raw_image, serve, settings_for
 
 PREP = Preprocessing(64, 64, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 1 / 255)
 LEVEL = PREP.rescale_factor / PREP.image_std[0]  # one 8-bit level in normalised units
@@ -120,3 +127,79 @@ def test_limits_and_bad_bytes_are_the_cpu_paths_errors() -> None:
     with pytest.raises(InvalidInput, match=r"images\[0\]: not a decodable image"):
         pre([b"not an image"])
     assert calls == []  # nothing reached the GPU decoder
+
+
+# -- the serving path: a real server whose whole-image JPEGs take the GPU path (on the CPU device here) --------
+def stand_in_factory(calls: list[int]) -> DevicePreprocessorFactory:
+    """The runtime's GPU path with only nvJPEG replaced (``GpuPreprocessor`` on the CPU device)."""
+
+    def build(bundle: Bundle, limits: ImageLimits, device: str) -> Any:
+        return GpuPreprocessor(bundle.preprocessing, limits, device=device, decoder=pil_stand_in(calls)).run
+
+    return build
+
+
+async def test_server_sends_whole_image_jpegs_through_the_device_path_with_cpu_parity(tiny_bundle: Path) -> None:
+    rng = np.random.default_rng(8)
+    pictures = [rng.integers(0, 256, (48 + 9 * i, 64 + 5 * i, 3), dtype=np.uint8) for i in range(4)]
+    jpegs = [jpeg(p) for p in pictures]
+    settings = settings_for(tiny_bundle, precisions=("fp32",))
+    calls: list[int] = []
+    async with serve(settings) as cpu, serve(settings, device_preprocessor=("cpu", stand_in_factory(calls))) as dev:
+        labels = dev.component.runtime.bundle.labels
+        request = pb.ClassifyRequest(images=[pb.Image(data=d) for d in jpegs])
+        reference = await cpu.stub.Classify(request, timeout=10)
+        ours = await dev.stub.Classify(request, timeout=10)
+        assert calls == [4]  # one batched decode for the request's four JPEGs
+        assert dev.metric("emoflux_emotion_decoded_images_total", {"decoder": "nvjpeg"}) == 4
+        for want, got, picture in zip(reference.results, ours.results, pictures, strict=True):
+            assert (got.width, got.height) == (picture.shape[1], picture.shape[0])
+            p_dev, p_cpu = probabilities(got.faces[0], labels), probabilities(want.faces[0], labels)
+            # Pixels differ by one 8-bit level on under 1 % of them (see the resize test); the scores barely move.
+            assert np.abs(p_dev - p_cpu).max() < 1e-2
+            assert p_dev.argmax() == p_cpu.argmax()
+
+        # Not for the device path: a PNG in the request (CPU decode inside the device batch), face detection,
+        # raw pixels. Each still answers like the CPU server.
+        mixed = pb.ClassifyRequest(images=[pb.Image(data=jpegs[0]), pb.Image(data=png(pictures[1]))])
+        got_mixed = await dev.stub.Classify(mixed, timeout=10)
+        assert calls == [4, 1]
+        assert dev.metric("emoflux_emotion_decoded_images_total", {"decoder": "cpu"}) == 1
+        assert got_mixed.results[1].width == pictures[1].shape[1]
+        detect = pb.ClassifyRequest(images=[pb.Image(data=jpegs[0])], face_mode=pb.FACE_MODE_DETECT)
+        await dev.stub.Classify(detect, timeout=10)
+        await dev.stub.Classify(pb.ClassifyRequest(images=[raw_image(pictures[2])]), timeout=10)
+        assert calls == [4, 1]
+        assert dev.metric("emoflux_emotion_decoded_images_total", {"decoder": "cpu"}) == 3
+
+        # Errors are the CPU path's, naming the image.
+        bad = pb.ClassifyRequest(images=[pb.Image(data=jpegs[0]), pb.Image(data=b"\xff\xd8\xff not a jpeg")])
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await dev.stub.Classify(bad, timeout=10)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "images[1]" in (caught.value.details() or "")
+
+
+def test_device_rows_and_host_rows_share_a_batch() -> None:
+    rows = [np.full((3, 2, 2), 1.0, np.float32), torch.full((3, 2, 2), 2.0), np.full((3, 2, 2), 3.0, np.float32)]
+    batch = stack_rows(rows)
+    assert isinstance(batch, torch.Tensor) and batch.shape == (3, 3, 2, 2)
+    assert batch[:, 0, 0, 0].tolist() == [1.0, 2.0, 3.0]
+    host = stack_rows([rows[0], rows[2]])
+    assert isinstance(host, np.ndarray) and host.shape == (2, 3, 2, 2)
+
+
+def test_io_binding_binds_a_tensor_in_place(tiny_bundle: Path) -> None:
+    import onnxruntime as ort
+
+    bundle = load_bundle(tiny_bundle)
+    session = ort.InferenceSession(str(bundle.onnx_files["fp32"]), providers=["CPUExecutionProvider"])
+    runner = IoBindingRunner(session, session.get_inputs()[0].name, session.get_outputs()[0].name, "cpu")
+    pixels = np.random.default_rng(2).standard_normal((3, 3, 64, 64), dtype=np.float32)
+    expected = session.run(None, {session.get_inputs()[0].name: pixels})[0]
+    np.testing.assert_allclose(runner.run_tensor(torch.from_numpy(pixels)), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="contiguous float32"):
+        runner.run_tensor(torch.from_numpy(pixels).double())
+    backend = OrtBackend(bundle, device="cpu")  # CPU provider: the tensor is viewed as numpy
+    np.testing.assert_allclose(backend.run_device(torch.from_numpy(pixels)), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_stacked(backend, torch.from_numpy(pixels)), expected, rtol=1e-5, atol=1e-5)

@@ -26,6 +26,7 @@ from emotion_service.backends.providers import (
     default_trt_cache_dir,
     ensure_writable_dir,
     gpu_warmup_sizes,
+    preprocess_plan,
     provider_chain,
     trt_profile,
 )
@@ -214,3 +215,44 @@ def test_io_binding_runner_matches_plain_run(bundle: Bundle) -> None:
     (expected,) = session.run([name_out], {name_in: pixels})
     bound = IoBindingRunner(session, name_in, name_out, "cpu").run(pixels)
     assert bound.shape == expected.shape and np.abs(bound - expected).max() <= 1e-6
+
+
+# -- --gpu-preprocess: where images are decoded ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("mode", "provider", "cuda", "tv_error", "device", "reason"),
+    [
+        ("auto", CUDA, "cuda:0", None, "cuda:0", "nvJPEG decode and tensor preprocessing on cuda:0"),
+        ("auto", TRT, "cuda:0", None, "cuda:0", "nvJPEG"),
+        ("auto", "cuda", "cuda:0", None, "cuda:0", "nvJPEG"),  # the torch backend's name for its device
+        ("auto", CPU, None, None, None, "CPU (the model runs on CPUExecutionProvider, not a GPU)"),
+        ("auto", CUDA, None, None, None, "torch sees no CUDA device"),
+        ("auto", CUDA, "cuda:0", "ImportError: no torchvision", None, "not importable: ImportError: no torchvision"),
+        ("off", CUDA, "cuda:0", None, None, "off (--gpu-preprocess off)"),
+    ],
+)
+def test_preprocess_plan(
+    mode: str, provider: str, cuda: str | None, tv_error: str | None, device: str | None, reason: str
+) -> None:
+    plan = preprocess_plan(mode, provider, cuda_device=cuda, torchvision_error=tv_error)
+    assert plan.device == device
+    assert reason in plan.reason
+
+
+def test_preprocess_plan_on_refuses_what_it_cannot_do() -> None:
+    with pytest.raises(FailedPrecondition, match="--gpu-preprocess on needs the GPU path, but the model runs on"):
+        preprocess_plan("on", CPU, cuda_device=None, torchvision_error=None)
+    with pytest.raises(FailedPrecondition, match="torchvision"):
+        preprocess_plan("on", CUDA, cuda_device="cuda:0", torchvision_error="RuntimeError: operator nms")
+    assert preprocess_plan("on", CUDA, cuda_device="cuda:0", torchvision_error=None).device == "cuda:0"
+    with pytest.raises(FailedPrecondition, match="gpu_preprocess must be one of"):
+        preprocess_plan("maybe", CUDA, cuda_device="cuda:0", torchvision_error=None)
+
+
+async def test_gpu_preprocess_on_without_a_gpu_fails_at_start(tiny_bundle: Path) -> None:
+    settings = settings_for(tiny_bundle, precisions=("fp32",), device="cpu", gpu_preprocess="on")
+    async with serve(settings, wait=False) as served:
+        with pytest.raises(Exception, match="failed to start"):
+            await served.host.wait_ready(60)
+        error = served.host.startup_error
+        assert isinstance(error, FailedPrecondition)
+        assert "--gpu-preprocess on needs the GPU path" in str(error)
