@@ -54,6 +54,7 @@ def batch_policy(settings: ImageSettings) -> BatchPolicy:
         max_queue_size=settings.max_queue_images,
         max_concurrent_batches=1,
         work_conserving=settings.work_conserving,
+        max_queue_per_client=settings.max_queue_images_per_client,
     )
 
 

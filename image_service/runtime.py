@@ -36,6 +36,7 @@ from image_service.pipeline import LoadedVariant
 from image_service.validation import RequestOptions, validate
 from image_service.variants import VariantSpec
 from servicekit import tracing
+from servicekit.auth import current_client
 from servicekit.batching import BatchPolicy, DynamicBatcher, Reservation
 from servicekit.errors import Cancelled, DeadlineExceeded, FailedPrecondition, NotFound, NotReady
 
@@ -74,6 +75,7 @@ class GenerationRuntime:
             batch_key=Job.batch_key,
             item_size=image_count,
             observer=metrics.queue,
+            client_of=current_client,
         )
 
     # -- variants ----------------------------------------------------------------------------------

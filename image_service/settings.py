@@ -51,6 +51,12 @@ class ImageSettings(ServerSettings):
     cpu_offload: bool = setting(False, "On CUDA, keep idle pipeline components on the CPU (less GPU memory, slower).")
     max_batch_images: int = setting(4, "Most images in one pipeline run (and per request).")
     max_queue_images: int = setting(32, "Most images waiting in the queue; beyond it requests get RESOURCE_EXHAUSTED.")
+    max_queue_images_per_client: int = setting(
+        0,
+        "Most images one client may have queued (a token or certificate identity, else one connection); beyond it "
+        "that client gets RESOURCE_EXHAUSTED while others keep their room, and runs take clients in turn. 0: no "
+        "per-client limit.",
+    )
     work_conserving: bool = setting(
         True,
         "Start a queued request as soon as the device is idle; compatible requests gather into one run only while "
@@ -78,6 +84,11 @@ class ImageSettings(ServerSettings):
         if self.max_queue_images < self.max_batch_images:
             raise SystemExit(
                 f"max_queue_images ({self.max_queue_images}) must be >= max_batch_images ({self.max_batch_images})"
+            )
+        if not 0 <= self.max_queue_images_per_client <= self.max_queue_images:
+            raise SystemExit(
+                f"max_queue_images_per_client must lie in 0..max_queue_images ({self.max_queue_images}), "
+                f"got {self.max_queue_images_per_client}"
             )
         if self.batch_delay_ms < 0:
             raise SystemExit(f"batch_delay_ms must be >= 0, got {self.batch_delay_ms}")

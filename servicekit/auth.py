@@ -4,7 +4,8 @@ One mechanism for every service:
 
 * Each servicer declares the role every one of its methods needs (an :data:`AccessPolicy`, next to the
   servicer) and hands it to :class:`~servicekit.server.ServicerRegistration`.
-* :class:`AuthInterceptor` resolves the caller's identity once per call and refuses the call before the
+* :class:`AuthHook` (run by the server's :class:`~servicekit.interceptors.CallInterceptor`) resolves the
+  caller's identity once per call and refuses the call before the
   handler runs when the identity lacks the role: ``UNAUTHENTICATED`` for an unknown bearer token,
   ``PERMISSION_DENIED`` for a known caller without the role. A method of a served service that has no
   declared role is refused (fail closed). Health and reflection are not part of any component and stay open.
@@ -25,15 +26,14 @@ import hmac
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
 from servicekit.errors import PermissionDenied, Unauthenticated
-from servicekit.interceptors import current_peer, wrap_handler
+from servicekit.interceptors import BoundHook, MethodInfo, current_peer
 
 log = logging.getLogger("emoflux.auth")
 
@@ -281,36 +281,33 @@ class Authorizer:
         )
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Checks every call of a guarded method before its handler runs (install inside the error mapper)."""
+class AuthHook:
+    """Checks every call of a guarded method before its handler runs (an inner hook: refusals become statuses)."""
 
     def __init__(self, authorizer: Authorizer) -> None:
         self.authorizer = authorizer
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        """Wrap the handler of a guarded method so the caller is identified and checked first."""
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or not self.authorizer.guards(method):
-            return handler
-        metadata = tuple(handler_call_details.invocation_metadata or ())
-        authorizer = self.authorizer
+    def bind(self, method: MethodInfo) -> BoundHook | None:
+        """Health, reflection and other unguarded methods pass unchecked."""
+        if not self.authorizer.guards(method.full_name):
+            return None
+        return _MethodAuth(self.authorizer, method.full_name)
 
-        @asynccontextmanager
-        async def scope(full_method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
-            identity = authorizer.identify(metadata, context.auth_context() or {})
-            authorizer.authorize(full_method, identity)
-            token = _current.set(identity)
-            try:
-                yield
-            finally:
-                _current.reset(token)
 
-        return wrap_handler(handler, method, scope)
+class _MethodAuth:
+    def __init__(self, authorizer: Authorizer, full_method: str) -> None:
+        self._authorizer = authorizer
+        self._method = full_method
+
+    def enter(self, context: grpc.aio.ServicerContext) -> contextvars.Token[Identity | None]:
+        identity = self._authorizer.identify(context.invocation_metadata() or (), context.auth_context() or {})
+        self._authorizer.authorize(self._method, identity)
+        return _current.set(identity)
+
+    def exit(
+        self, state: contextvars.Token[Identity | None], code: grpc.StatusCode, error: BaseException | None
+    ) -> None:
+        _current.reset(state)
 
 
 def new_token() -> str:

@@ -14,6 +14,8 @@ Semantics, modelled on Triton's dynamic batcher and text-embeddings-inference's 
   meanwhile. The delay is the upper bound of that wait.
 * One owner task forms batches. It assembles the next batch while the previous one runs and tops it up
   with items that arrive before a runner is free, so a burst is cut into full batches, not uneven ones.
+* With a per-client share (``max_queue_per_client``) each client holds at most its share of the queue, and
+  a batch takes items round-robin across the waiting clients (each client's own items in arrival order).
 * Items whose deadline passed or whose caller was cancelled are dropped before compute.
 * A caller that must know about a full queue before it commits (e.g. before a stream's first event)
   reserves room with :meth:`DynamicBatcher.reserve` and submits into it later; :meth:`DynamicBatcher.position`
@@ -58,7 +60,9 @@ class BatchPolicy:
     """True: an idle slot takes what is queued at once. False: wait up to ``max_queue_delay_s`` for a fuller batch."""
     max_queue_per_client: int = 0
     """Most queue room (queued + reserved) one client may hold; 0: no per-client limit. A client over its share
-    is refused at once while others still find room, so one flooding client cannot fill the queue for all."""
+    is refused at once while others still find room, so one flooding client cannot fill the queue for all;
+    and batches are then filled round-robin across the clients waiting, so a light client's item goes into
+    the next batch instead of behind a flooding client's share."""
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -416,25 +420,43 @@ class DynamicBatcher(Generic[T, R]):
                 pass
 
     def _take_batch(self, target: int) -> list[_Pending[T, R]]:
-        """Remove up to ``target`` size of items sharing the oldest item's key, in arrival order."""
+        """Remove up to ``target`` size of items sharing the oldest item's key.
+
+        In arrival order; with a per-client share, round-robin across clients (see :meth:`_fair_order`).
+        """
         self._prune()
         if not self._queue:
             return []
         head_key = self._queue[0].key
+        candidates = [p for p in self._queue if p.key == head_key]
+        if self.policy.max_queue_per_client and self._client_of is not None:
+            candidates = self._fair_order(candidates)
+        chosen: set[int] = set()
         batch: list[_Pending[T, R]] = []
-        rest: collections.deque[_Pending[T, R]] = collections.deque()
         size = 0
-        for pending in self._queue:
-            if pending.key == head_key and size + pending.size <= target:
+        for pending in candidates:
+            if size + pending.size <= target:
                 batch.append(pending)
+                chosen.add(id(pending))
                 size += pending.size
                 self._hold(pending.client, -pending.size)
-            else:
-                rest.append(pending)
-        self._queue = rest
+                if size == target:
+                    break
+        self._queue = collections.deque(p for p in self._queue if id(p) not in chosen)
         self._queued_size -= size
         self._report_depth()
         return batch
+
+    @staticmethod
+    def _fair_order(pendings: list[_Pending[T, R]]) -> list[_Pending[T, R]]:
+        """Interleave clients: each one's first item (oldest client first), then each one's second, and so on."""
+        by_client: dict[Hashable, list[_Pending[T, R]]] = {}
+        for pending in pendings:
+            by_client.setdefault(pending.client, []).append(pending)
+        if len(by_client) == 1:
+            return pendings
+        rounds = max(len(items) for items in by_client.values())
+        return [items[i] for i in range(rounds) for items in by_client.values() if i < len(items)]
 
     async def _own(self) -> None:
         while True:

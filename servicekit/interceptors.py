@@ -1,7 +1,16 @@
-"""Server interceptors: error mapping with request ids and access log, and per-RPC metrics.
+"""The server's one interceptor: every call's request id, error mapping, access log, drain, and hooks.
 
-Both wrap every handler kind (unary/streaming requests and responses) with one async context manager,
-so the same code observes a unary call and a long-lived stream.
+:class:`CallInterceptor` wraps each method's handler once (the wrapped handler is cached per method) and
+runs every call of every handler kind (unary or streaming requests and responses) through one coroutine:
+
+* **outer hooks** (metrics, tracing) see the call from its start to its final status code;
+* the **error mapping** turns exceptions into statuses (the one place; :func:`servicekit.errors.status_for`),
+  gives the call its request id (supplied in ``x-request-id`` or made up) and logs it;
+* **inner hooks** (authorisation) run inside the mapping, so what they raise becomes a status.
+
+A hook is bound once per method (:meth:`CallHook.bind`: label children, policies and span names are
+looked up then) and called with plain ``enter``/``exit`` functions, not context managers: the request path
+is the cost of every call, and a refused call should cost almost nothing.
 """
 
 from __future__ import annotations
@@ -9,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import random
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import grpc
 
@@ -29,7 +38,37 @@ _peer: contextvars.ContextVar[str | None] = contextvars.ContextVar("peer", defau
 # Health and reflection keep answering during a drain so load balancers see NOT_SERVING, not errors.
 _ALWAYS_ANSWERED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
-CallScope = Callable[[str, grpc.aio.ServicerContext], AbstractAsyncContextManager[None]]
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A served method, as hooks bind to it."""
+
+    full_name: str
+    """``/package.Service/Method``."""
+    service: str
+    name: str
+    rpc_type: str
+    """``unary``, ``server_stream``, ``client_stream`` or ``bidi_stream``."""
+
+
+class BoundHook(Protocol):
+    """A hook bound to one method: called around each of its calls."""
+
+    def enter(self, context: grpc.aio.ServicerContext) -> Any:
+        """Before the handler; returns the state :meth:`exit` gets. Inner hooks may raise a servicekit error."""
+        ...
+
+    def exit(self, state: Any, code: grpc.StatusCode, error: BaseException | None) -> None:
+        """After the call, with its final status code and the exception that ended it (None on success)."""
+        ...
+
+
+class CallHook(Protocol):
+    """One concern run around calls (metrics, tracing, authorisation), bound once per method."""
+
+    def bind(self, method: MethodInfo) -> BoundHook | None:
+        """What to run around the calls of ``method``, or None when nothing is."""
+        ...
 
 
 def current_peer() -> str | None:
@@ -45,6 +84,19 @@ def current_request_id() -> str:
 def _split_method(full_method: str) -> tuple[str, str]:
     service, _, method = full_method.lstrip("/").partition("/")
     return service, method
+
+
+def _new_request_id() -> str:
+    # Unique enough to find a call in the logs; not a secret (no system call per request, unlike uuid4).
+    return f"{random.getrandbits(64):016x}"
+
+
+def _supplied_request_id(context: grpc.aio.ServicerContext) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_HEADER:
+            supplied = value.decode(errors="replace") if isinstance(value, bytes) else value
+            return supplied[:64] or None
+    return None
 
 
 def _rpc_type(handler: grpc.RpcMethodHandler) -> str:
@@ -92,59 +144,6 @@ async def _checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield request
 
 
-def wrap_handler(
-    handler: grpc.RpcMethodHandler, method: str, scope: CallScope, *, check_requests: bool = False
-) -> grpc.RpcMethodHandler:
-    """Return ``handler`` with every call running inside ``scope(method, context)``.
-
-    With ``check_requests``, unparsable request messages are refused with INVALID_ARGUMENT inside the scope.
-    """
-    streaming_requests = bool(handler.request_streaming)
-    deserializer = _tolerant(handler.request_deserializer) if check_requests else handler.request_deserializer
-
-    def checked(request: Any) -> Any:
-        if not check_requests:
-            return request
-        if streaming_requests:
-            return _checked_stream(request)
-        _reject_malformed(request)
-        return request
-
-    if handler.response_streaming:
-        inner_stream: Callable[..., Any] = handler.unary_stream or handler.stream_stream
-
-        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
-            # A coroutine that writes, not an async generator that yields. When the client leaves, gRPC cancels
-            # this task, so every scope and the servicer's own generator close here, in the call's task and
-            # context, while the call is alive. An abandoned async generator would instead be closed later by
-            # the event loop's finaliser, in another context, after gRPC freed the call (peer() then segfaults
-            # and resetting a context variable raises).
-            async with scope(method, context):
-                responses = inner_stream(checked(request), context)
-                if not hasattr(responses, "__aiter__"):  # an inner wrapper of this kind: it writes itself
-                    await responses
-                    return
-                try:
-                    async for item in responses:
-                        await context.write(item)
-                finally:
-                    aclose = getattr(responses, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-
-        factory = grpc.stream_stream_rpc_method_handler if streaming_requests else grpc.unary_stream_rpc_method_handler
-        return factory(streaming, request_deserializer=deserializer, response_serializer=handler.response_serializer)
-
-    inner_unary: Callable[..., Awaitable[Any]] = handler.unary_unary or handler.stream_unary
-
-    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        async with scope(method, context):
-            return await inner_unary(checked(request), context)
-
-    factory = grpc.stream_unary_rpc_method_handler if streaming_requests else grpc.unary_unary_rpc_method_handler
-    return factory(unary, request_deserializer=deserializer, response_serializer=handler.response_serializer)
-
-
 def _final_code(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> grpc.StatusCode:
     code = context.code()
     if isinstance(code, grpc.StatusCode):
@@ -152,12 +151,23 @@ def _final_code(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> 
     return default
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """The one place where exceptions become gRPC statuses; also assigns request ids and logs each RPC."""
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """The one server interceptor: request ids, error mapping, access log, drain refusal, and the hooks.
 
-    def __init__(self, *, access_log: bool = True) -> None:
+    Args:
+        outer: hooks that see every call whole, outermost first (tracing, then metrics).
+        inner: hooks inside the error mapping, in order (authorisation): what they raise becomes a status.
+        access_log: log one line per call (method, code, duration, request id, peer).
+    """
+
+    def __init__(
+        self, *, outer: Sequence[CallHook] = (), inner: Sequence[CallHook] = (), access_log: bool = True
+    ) -> None:
+        self._outer = tuple(outer)
+        self._inner = tuple(inner)
         self._access_log = access_log
         self.draining = False
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def start_draining(self) -> None:
         """Answer new calls UNAVAILABLE (retryable) while the server drains; health and reflection still answer."""
@@ -168,46 +178,119 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        """Wrap the handler so its exceptions are mapped and the call is logged."""
+        """The method's handler, wrapped (once per method: the wrapper is cached with the handler it wraps)."""
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        incoming = dict(handler_call_details.invocation_metadata or ())
-        supplied = incoming.get(REQUEST_ID_HEADER)
         method = handler_call_details.method
-        scope = self._scope_factory(supplied, refuse=self.draining and not method.startswith(_ALWAYS_ANSWERED))
-        return wrap_handler(handler, method, scope, check_requests=True)
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
-    def _scope_factory(self, supplied_id: str | bytes | None, *, refuse: bool = False) -> CallScope:
-        @asynccontextmanager
-        async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
-            request_id = supplied_id.decode() if isinstance(supplied_id, bytes) else supplied_id
-            request_id = (request_id or uuid.uuid4().hex[:16])[:64]
-            token = _request_id.set(request_id)
-            trailer = ((REQUEST_ID_HEADER, request_id),)
-            context.set_trailing_metadata(trailer)
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        service, name = _split_method(method)
+        info = MethodInfo(method, service, name, _rpc_type(handler))
+        outer = tuple(bound for hook in self._outer if (bound := hook.bind(info)) is not None)
+        inner = tuple(bound for hook in self._inner if (bound := hook.bind(info)) is not None)
+        run = self._runner(info, outer, inner)
+        streaming_requests = bool(handler.request_streaming)
+        deserializer = _tolerant(handler.request_deserializer)
+
+        def checked(request: Any) -> Any:
+            if streaming_requests:
+                return _checked_stream(request)
+            _reject_malformed(request)
+            return request
+
+        if handler.response_streaming:
+            inner_stream: Callable[..., Any] = handler.unary_stream or handler.stream_stream
+
+            async def write_all(request: Any, context: grpc.aio.ServicerContext) -> None:
+                # A coroutine that writes, not an async generator that yields. When the client leaves, gRPC
+                # cancels this task, so the servicer's own generator closes here, in the call's task and context,
+                # while the call is alive. An abandoned async generator would instead be closed later by the event
+                # loop's finaliser, in another context, after gRPC freed the call (peer() then segfaults and
+                # resetting a context variable raises).
+                responses = inner_stream(checked(request), context)
+                if not hasattr(responses, "__aiter__"):  # a coroutine handler that writes with context.write
+                    await responses
+                    return
+                try:
+                    async for item in responses:
+                        await context.write(item)
+                finally:
+                    aclose = getattr(responses, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+
+            async def streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
+                await run(write_all, request, context)
+
+            factory = (
+                grpc.stream_stream_rpc_method_handler if streaming_requests else grpc.unary_stream_rpc_method_handler
+            )
+            return factory(
+                streaming, request_deserializer=deserializer, response_serializer=handler.response_serializer
+            )
+
+        inner_unary: Callable[..., Awaitable[Any]] = handler.unary_unary or handler.stream_unary
+
+        async def call_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await inner_unary(checked(request), context)
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await run(call_unary, request, context)
+
+        factory = grpc.stream_unary_rpc_method_handler if streaming_requests else grpc.unary_unary_rpc_method_handler
+        return factory(unary, request_deserializer=deserializer, response_serializer=handler.response_serializer)
+
+    def _runner(
+        self, info: MethodInfo, outer: tuple[BoundHook, ...], inner: tuple[BoundHook, ...]
+    ) -> Callable[[Callable[..., Awaitable[Any]], Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+        method = info.full_name
+        always_answered = method.startswith(_ALWAYS_ANSWERED)
+
+        async def run(body: Callable[..., Awaitable[Any]], request: Any, context: grpc.aio.ServicerContext) -> Any:
+            outer_states = [hook.enter(context) for hook in outer]
+            request_id = _supplied_request_id(context) or _new_request_id()
+            request_id_token = _request_id.set(request_id)
+            context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
             peer = context.peer()  # read while the call is surely alive (on a freed call it dereferences null)
             peer_token = _peer.set(peer)
             started = time.monotonic()
             code = grpc.StatusCode.OK
+            error: BaseException | None = None
             message = ""
+            inner_states: list[tuple[BoundHook, Any]] = []
             try:
-                if refuse:
+                if self.draining and not always_answered:
                     raise NotReady("server is shutting down; retry on another replica")
-                yield
+                for hook in inner:
+                    inner_states.append((hook, hook.enter(context)))
+                result = await body(request, context)
                 code = _final_code(context, grpc.StatusCode.OK)
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
+                return result
+            except asyncio.CancelledError as exc:
+                code, error = grpc.StatusCode.CANCELLED, exc
                 raise
-            except grpc.aio.AbortError:
-                code = _final_code(context, grpc.StatusCode.UNKNOWN)
+            except grpc.aio.AbortError as exc:  # the handler aborted the call itself
+                code, error = _final_code(context, grpc.StatusCode.UNKNOWN), exc
                 raise
             except Exception as exc:  # the mapping point: everything else becomes a status
                 code, message = status_for(exc)
+                error = exc
                 if code is grpc.StatusCode.INTERNAL:
                     log.exception("unhandled error in %s (request %s)", method, request_id)
-                await context.abort(code, message, trailing_metadata=trailer)
+                # The status goes out when the handler returns (no abort: no exception to unwind per refusal).
+                context.set_code(code)
+                context.set_details(message)
+                return None
             finally:
+                for hook, state in reversed(inner_states):
+                    hook.exit(state, code, error)
                 if self._access_log:
                     log.info(
                         "rpc method=%s code=%s duration_ms=%.1f request_id=%s peer=%s%s",
@@ -218,49 +301,44 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                         peer,
                         f" error={message!r}" if message else "",
                     )
-                _request_id.reset(token)
+                _request_id.reset(request_id_token)
                 _peer.reset(peer_token)
+                for hook, state in zip(reversed(outer), reversed(outer_states), strict=True):
+                    hook.exit(state, code, error)
 
-        return scope
+        return run
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Counts RPCs by final status code and times them (install outermost to see mapped codes)."""
+class MetricsHook:
+    """Counts calls by final status code and times them (``grpc_server_*``); an outer hook."""
 
     def __init__(self, metrics: RpcMetrics) -> None:
         self._metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        """Wrap the handler so the call is counted and timed."""
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        rpc_type = _rpc_type(handler)
-        metrics = self._metrics
+    def bind(self, method: MethodInfo) -> BoundHook:
+        """The method's label children, looked up once."""
+        return _MethodMetrics(self._metrics, method)
 
-        @asynccontextmanager
-        async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
-            service, name = _split_method(method)
-            metrics.started.labels(service, name, rpc_type).inc()
-            metrics.in_flight.labels(service).inc()
-            started = time.monotonic()
-            code = grpc.StatusCode.UNKNOWN
-            try:
-                yield
-                code = _final_code(context, grpc.StatusCode.OK)
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except BaseException:
-                code = _final_code(context, grpc.StatusCode.UNKNOWN)
-                raise
-            finally:
-                metrics.in_flight.labels(service).dec()
-                metrics.handled.labels(service, name, rpc_type, code.name).inc()
-                metrics.handling_seconds.labels(service, name, rpc_type).observe(time.monotonic() - started)
 
-        return wrap_handler(handler, handler_call_details.method, scope)
+class _MethodMetrics:
+    def __init__(self, metrics: RpcMetrics, method: MethodInfo) -> None:
+        labels = (method.service, method.name, method.rpc_type)
+        self._started = metrics.started.labels(*labels)
+        self._in_flight = metrics.in_flight.labels(method.service)
+        self._seconds = metrics.handling_seconds.labels(*labels)
+        self._handled = metrics.handled
+        self._labels = labels
+        self._by_code: dict[grpc.StatusCode, Any] = {}
+
+    def enter(self, context: grpc.aio.ServicerContext) -> float:
+        self._started.inc()
+        self._in_flight.inc()
+        return time.monotonic()
+
+    def exit(self, state: float, code: grpc.StatusCode, error: BaseException | None) -> None:
+        self._in_flight.dec()
+        handled = self._by_code.get(code)
+        if handled is None:
+            handled = self._by_code[code] = self._handled.labels(*self._labels, code.name)
+        handled.inc()
+        self._seconds.observe(time.monotonic() - state)

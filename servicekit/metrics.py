@@ -36,7 +36,7 @@ BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 @dataclass
 class RpcMetrics:
-    """Per-RPC counters and latency, filled by :class:`servicekit.interceptors.MetricsInterceptor`."""
+    """Per-RPC counters and latency, filled by :class:`servicekit.interceptors.MetricsHook`."""
 
     registry: CollectorRegistry
     started: Counter = field(init=False)

@@ -21,8 +21,8 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
 from servicekit import tracing
-from servicekit.auth import AccessPolicy, AuthInterceptor, Authorizer, Role, TokenStore, certificate_roles
-from servicekit.interceptors import ErrorMappingInterceptor, MetricsInterceptor
+from servicekit.auth import AccessPolicy, AuthHook, Authorizer, Role, TokenStore, certificate_roles
+from servicekit.interceptors import CallHook, CallInterceptor, MetricsHook
 from servicekit.metrics import MetricsServer, RpcMetrics, standard_collectors
 from servicekit.pb.inference import POOL as INFERENCE_POOL
 from servicekit.settings import ServerSettings
@@ -99,8 +99,8 @@ class ChainedPool:
 
 
 def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
-    """Channel arguments for message limits and keepalive."""
-    return [
+    """Channel arguments for message limits, keepalive and per-connection streams."""
+    options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.keepalive_time_ms", int(settings.keepalive_seconds * 1000)),
@@ -110,6 +110,9 @@ def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
         # Two servers must never silently share a port.
         ("grpc.so_reuseport", 0),
     ]
+    if settings.max_streams_per_connection > 0:
+        options.append(("grpc.max_concurrent_streams", settings.max_streams_per_connection))
+    return options
 
 
 def undeclared_methods(registration: ServicerRegistration, pool: Any) -> list[str]:
@@ -180,7 +183,7 @@ class ServiceHost:
         self._startup: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self._stopping = False
-        self._errors: ErrorMappingInterceptor | None = None
+        self._calls: CallInterceptor | None = None
         self.authorizer: Authorizer | None = None
 
     @property
@@ -193,17 +196,16 @@ class ServiceHost:
         settings = self.settings
         rpc_metrics = RpcMetrics(self.registry)
         standard_collectors(self.registry)
-        self._errors = ErrorMappingInterceptor(access_log=settings.access_log)
         self.authorizer = build_authorizer(settings, self.component.registrations())
-        # Outermost first: the trace span covers the whole call, metrics see the final code, the error
-        # mapper turns auth refusals into statuses.
-        interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(rpc_metrics), self._errors]
-        if self.authorizer is not None:
-            interceptors.append(AuthInterceptor(self.authorizer))
+        # Outermost first: the trace span covers the whole call, metrics see the final code; authorisation
+        # runs inside the error mapping, which turns its refusals into statuses.
+        outer: list[CallHook] = [MetricsHook(rpc_metrics)]
         if tracing.enabled():
-            interceptors.insert(0, tracing.TracingInterceptor())
+            outer.insert(0, tracing.TracingHook())
+        inner: list[CallHook] = [AuthHook(self.authorizer)] if self.authorizer is not None else []
+        self._calls = CallInterceptor(outer=outer, inner=inner, access_log=settings.access_log)
         server = grpc.aio.server(
-            interceptors=interceptors,
+            interceptors=[self._calls],
             options=server_options(settings),
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
@@ -276,10 +278,10 @@ class ServiceHost:
         await self.health.enter_graceful_shutdown()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
-        if self._errors is not None:
+        if self._calls is not None:
             # Refuse new calls with retryable UNAVAILABLE while balancers notice NOT_SERVING; calls that arrive
             # once the server stops would otherwise be cancelled by the transport.
-            self._errors.start_draining()
+            self._calls.start_draining()
             await asyncio.sleep(min(self.settings.drain_delay_seconds, grace))
         if self._server is not None:
             log.info("%s draining (grace %.1f s)", self.component.name, grace)

@@ -163,6 +163,12 @@ class ServerSettings(BaseSettings):
     metrics_port: int = setting(0, "Port of the Prometheus /metrics HTTP endpoint (0 picks a free port, -1 disables).")
     max_message_bytes: int = setting(64 * 1024 * 1024, "Largest gRPC message accepted or sent, in bytes.")
     max_concurrent_rpcs: int = setting(1024, "RPCs served at once; beyond this new calls get RESOURCE_EXHAUSTED.")
+    max_streams_per_connection: int = setting(
+        0,
+        "Most calls one client connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); the "
+        "client's further calls wait in its own transport, so one flooding connection cannot fill the server's "
+        "intake ahead of other clients. 0: gRPC's default (no limit).",
+    )
     grace_seconds: float = setting(10.0, "On SIGTERM, how long in-flight calls may take to finish before cancellation.")
     drain_delay_seconds: float = setting(
         0.5, "On SIGTERM, how long new calls get UNAVAILABLE (health NOT_SERVING) before the port closes."
@@ -209,6 +215,10 @@ class ServerSettings(BaseSettings):
             raise SystemExit("tls_client_ca (mTLS) needs tls_cert and tls_key")
         if self.max_message_bytes < 1024:
             raise SystemExit(f"max_message_bytes must be >= 1024, got {self.max_message_bytes}")
+        if self.max_streams_per_connection < 0:
+            raise SystemExit(
+                f"max_streams_per_connection must be >= 0 (0: no limit), got {self.max_streams_per_connection}"
+            )
         if self.drain_delay_seconds < 0:
             raise SystemExit(f"drain_delay_seconds must be >= 0, got {self.drain_delay_seconds}")
         if self.auth_tokens_file is not None and not self.auth_tokens_file.is_file():

@@ -15,8 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -27,7 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from servicekit.interceptors import wrap_handler
+from servicekit.interceptors import BoundHook, MethodInfo
 
 log = logging.getLogger("emoflux.tracing")
 
@@ -138,37 +137,36 @@ def server_span(name: str, headers: Mapping[str, str]) -> Iterator[trace.Span | 
         otel_context.detach(token)
 
 
-class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class TracingHook:
     """One SERVER span per RPC, continuing the caller's trace; the final status code goes on the span."""
 
-    async def intercept_service(
+    def bind(self, method: MethodInfo) -> BoundHook:
+        """The span name is the method's full name."""
+        return _MethodSpan(method.full_name.lstrip("/"))
+
+
+class _MethodSpan:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def enter(self, context: grpc.aio.ServicerContext) -> tuple[contextlib.AbstractContextManager[Any], Any]:
+        headers = {key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
+        scope = server_span(self._name, headers)
+        current = scope.__enter__()
+        if current is not None:
+            current.set_attribute("rpc.system", "grpc")
+        return scope, current
+
+    def exit(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        """Wrap the handler so the call runs inside its span."""
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        headers = {
-            key: value for key, value in (handler_call_details.invocation_metadata or ()) if isinstance(value, str)
-        }
-
-        @asynccontextmanager
-        async def scope(method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
-            with server_span(method.lstrip("/"), headers) as current:
-                assert current is not None
-                current.set_attribute("rpc.system", "grpc")
-                code = grpc.StatusCode.OK
-                try:
-                    yield
-                except BaseException as exc:
-                    # The error mapper has aborted the call with its status by now (or it was cancelled).
-                    set_code = context.code()
-                    code = set_code if isinstance(set_code, grpc.StatusCode) else grpc.StatusCode.CANCELLED
-                    current.set_status(Status(StatusCode.ERROR, f"{code.name}: {exc.__class__.__name__}"))
-                    raise
-                finally:
-                    current.set_attribute("rpc.grpc.status_code", code.value[0])
-
-        return wrap_handler(handler, handler_call_details.method, scope)
+        state: tuple[contextlib.AbstractContextManager[Any], Any],
+        code: grpc.StatusCode,
+        error: BaseException | None,
+    ) -> None:
+        scope, current = state
+        if current is not None:
+            if code is not grpc.StatusCode.OK:
+                reason = f"{code.name}: {error.__class__.__name__}" if error is not None else code.name
+                current.set_status(Status(StatusCode.ERROR, reason))
+            current.set_attribute("rpc.grpc.status_code", code.value[0])
+        scope.__exit__(None, None, None)

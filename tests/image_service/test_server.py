@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
 from image_service.encoding import png_text
-from servicekit.pb.emoflux.image.v1 import image_pb2
+from servicekit.pb.emoflux.image.v1 import image_pb2, image_pb2_grpc
 from tests.image_service.conftest import Server, decode, running_server, server_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -312,3 +312,22 @@ async def test_queued_position_moves_up_when_a_job_ahead_leaves(server: Server) 
     assert "queued" not in kinds  # position 0 is told once, not again when the run starts
     assert kinds[0] == "started" and kinds[-1] == "completed"
     await wait_for(lambda: server.component.runtime.batcher.queue_depth == 0)
+
+
+async def test_a_client_over_its_image_share_is_refused_while_another_connection_is_queued() -> None:
+    async with running_server(server_settings(max_queue_images_per_client=4)) as server:
+        blocker, _ = await start_blocker(server)
+        mine = asyncio.ensure_future(server.stub.Generate(request(num_images=4, seed=1)))
+        await wait_for(lambda: server.component.runtime.batcher.queue_depth == 4)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await server.stub.Generate(request(seed=2))
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "max_queue_per_client 4" in (info.value.details() or "")
+        # Another connection (an anonymous client is its connection) still finds room in the queue.
+        own = [("grpc.use_local_subchannel_pool", 1)]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.host.port}", options=own) as other:
+            theirs = asyncio.ensure_future(image_pb2_grpc.ImageServiceStub(other).Generate(request(seed=3)))
+            await wait_for(lambda: server.component.runtime.batcher.queue_depth == 5)
+            blocker.cancel()
+            replies = await asyncio.gather(mine, theirs)
+        assert [len(r.images) for r in replies] == [4, 1]

@@ -13,7 +13,14 @@ from servicekit.server import ServicerRegistration
 
 SERVICE = "emoflux.test.v1.EchoService"
 # Write echoes like Echo but needs the write role: authorisation tests call it.
-ACCESS = {"Echo": Role.READ, "Fail": Role.READ, "Slow": Role.READ, "Stream": Role.READ, "Write": Role.WRITE}
+ACCESS = {
+    "Echo": Role.READ,
+    "Fail": Role.READ,
+    "Slow": Role.READ,
+    "Stream": Role.READ,
+    "Hold": Role.READ,
+    "Write": Role.WRITE,
+}
 
 _ERRORS: dict[bytes, Exception] = {
     b"invalid": errors.InvalidInput("images[0]: 5000x5000 pixels exceeds max_pixels_per_image 4194304"),
@@ -25,7 +32,7 @@ _ERRORS: dict[bytes, Exception] = {
 
 
 class EchoComponent:
-    """Echo / Write / Fail / Slow / Stream methods; start() can be held to observe NOT_SERVING."""
+    """Echo / Write / Fail / Slow / Stream / Hold methods; start() can be held to observe NOT_SERVING."""
 
     name = "echo"
 
@@ -34,6 +41,9 @@ class EchoComponent:
         if not hold_start:
             self.release_start.set()
         self.stopped = False
+        self.holding = 0
+        """Hold calls the server is running now (each waits for ``release_held``)."""
+        self.release_held = asyncio.Event()
 
     async def _echo(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return request
@@ -44,6 +54,14 @@ class EchoComponent:
     async def _slow(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         await asyncio.sleep(float(request.decode()))
         return b"done"
+
+    async def _hold(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        self.holding += 1
+        try:
+            await self.release_held.wait()
+        finally:
+            self.holding -= 1
+        return request
 
     async def _stream(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         for i in range(int(request.decode())):
@@ -57,6 +75,7 @@ class EchoComponent:
             "Fail": grpc.unary_unary_rpc_method_handler(self._fail),
             "Slow": grpc.unary_unary_rpc_method_handler(self._slow),
             "Stream": grpc.unary_stream_rpc_method_handler(self._stream),
+            "Hold": grpc.unary_unary_rpc_method_handler(self._hold),
         }
         generic = grpc.method_handlers_generic_handler(SERVICE, handlers)
         return [

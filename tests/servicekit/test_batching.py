@@ -436,3 +436,44 @@ async def test_a_client_over_its_share_is_refused_while_others_are_admitted() ->
 def test_share_must_fit_the_queue() -> None:
     with pytest.raises(ValueError, match=r"max_queue_per_client must lie in 0\.\.max_queue_size"):
         BatchPolicy(max_batch_size=1, max_queue_size=4, max_queue_per_client=5)
+
+
+async def test_with_a_share_batches_take_clients_in_turn() -> None:
+    import contextvars
+
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
+    recorder = Recorder()
+    recorder.gate.clear()
+    policy = BatchPolicy(max_batch_size=4, max_queue_size=32, max_queue_per_client=16)
+    batcher = DynamicBatcher(recorder, policy, client_of=caller.get)
+
+    def submit_as(who: str, items: list[int]) -> asyncio.Future[list[int]]:
+        caller.set(who)
+        return asyncio.ensure_future(batcher.submit_many(items))
+
+    first = submit_as("flood", [0])
+    await asyncio.to_thread(recorder.started.wait, 10)  # the only slot is held: the rest queue up
+    flood = submit_as("flood", list(range(1, 11)))
+    other = submit_as("other", [100, 101])
+    light = submit_as("light", [200])
+    await asyncio.sleep(0)
+    recorder.gate.set()
+    await asyncio.gather(first, flood, other, light)
+    # Round-robin by client, each client's own items in order; without a share, [1, 2, 3, 4] would come next.
+    assert recorder.batches[:3] == [[0], [1, 100, 200, 2], [3, 101, 4, 5]]
+    assert sorted(i for batch in recorder.batches for i in batch) == [*range(11), 100, 101, 200]
+    await batcher.close()
+
+
+async def test_without_a_share_batches_keep_arrival_order() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = DynamicBatcher(recorder, BatchPolicy(max_batch_size=4, max_queue_size=32))
+    first = asyncio.ensure_future(batcher.submit(0))
+    await asyncio.to_thread(recorder.started.wait, 10)
+    rest = [asyncio.ensure_future(batcher.submit_many(list(range(1, 11)))), asyncio.ensure_future(batcher.submit(100))]
+    await asyncio.sleep(0)
+    recorder.gate.set()
+    await asyncio.gather(first, *rest)
+    assert recorder.batches[:3] == [[0], [1, 2, 3, 4], [5, 6, 7, 8]]
+    await batcher.close()

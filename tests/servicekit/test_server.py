@@ -183,3 +183,48 @@ async def test_drain_delay_answers_unavailable_while_health_says_not_serving() -
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "shutting down" in (info.value.details() or "")
         await stopping
+
+
+async def test_one_connection_holds_at_most_its_stream_share_and_others_still_get_in() -> None:
+    component = EchoComponent()
+    host = ServiceHost(ServerSettings(max_streams_per_connection=2, grace_seconds=1.0), component)
+    await host.start()
+    await host.wait_ready(10)
+    address = f"127.0.0.1:{host.port}"
+    try:
+        # Channels to one address share a connection unless each keeps its own subchannel pool.
+        own = [("grpc.use_local_subchannel_pool", 1)]
+        async with (
+            grpc.aio.insecure_channel(address, options=own) as flood,
+            grpc.aio.insecure_channel(address, options=own) as other,
+        ):
+            held = [asyncio.ensure_future(method(flood, "Hold")(str(i).encode(), timeout=30)) for i in range(6)]
+            for _ in range(200):  # until the server runs what the connection may open
+                if component.holding >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert await method(other, "Echo")(b"through", timeout=5) == b"through"
+            await asyncio.sleep(0.1)  # would let a third stream of the flooding connection start, were it allowed
+            assert component.holding == 2
+            component.release_held.set()
+            assert sorted(await asyncio.gather(*held)) == [str(i).encode() for i in range(6)]
+    finally:
+        await host.stop(grace=0)
+
+
+async def test_a_method_called_before_the_drain_is_refused_during_it() -> None:
+    # The wrapped handler is built once per method, at its first call; the drain is decided per call.
+    host = ServiceHost(ServerSettings(drain_delay_seconds=5.0, grace_seconds=1.0), EchoComponent())
+    await host.start()
+    await host.wait_ready(10)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        assert await method(channel, "Echo")(b"a", timeout=5) == b"a"
+        stopping = asyncio.ensure_future(host.stop(grace=5.0))
+        for _ in range(200):
+            if await _status(host.port) == health_pb2.HealthCheckResponse.NOT_SERVING:
+                break
+            await asyncio.sleep(0.01)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await method(channel, "Echo")(b"b", timeout=5)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        await stopping
