@@ -15,6 +15,7 @@ requests are validated (:mod:`emotion_service.domain` holds the checks).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
@@ -58,6 +59,7 @@ from servicekit import tracing
 from servicekit.auth import current_client
 from servicekit.batching import BatchPolicy, DynamicBatcher
 from servicekit.errors import NotReady
+from servicekit.priority import lower_thread_priority
 
 log = logging.getLogger("emoflux.emotion")
 
@@ -111,8 +113,16 @@ class EmotionRuntime:
         self._preparer: ImagePreparer | None = None
         self.backends: dict[str, Backend] = {}
         self.batchers: dict[str, FaceBatcher] = {}
-        self._prep_pool = ThreadPoolExecutor(settings.prep_workers, thread_name_prefix="emotion-prep")
-        self._infer_pool = ThreadPoolExecutor(settings.concurrent_batches, thread_name_prefix="emotion-infer")
+        # Decoding and inference threads yield to the event loop under saturation (--compute-nice). The model is
+        # loaded on a prep thread, so the pools its runtime starts (ONNX Runtime's with the session, torch's at
+        # the warm-up's first operator) inherit that thread's niceness: Linux threads start with their creator's.
+        niced = functools.partial(lower_thread_priority, settings.compute_nice)
+        self._prep_pool = ThreadPoolExecutor(
+            settings.prep_workers, thread_name_prefix="emotion-prep", initializer=niced
+        )
+        self._infer_pool = ThreadPoolExecutor(
+            settings.concurrent_batches, thread_name_prefix="emotion-infer", initializer=niced
+        )
         self._batch_ids = itertools.count()
         self._ready = False
         self._closing = False

@@ -70,6 +70,12 @@ class EmotionSettings(ServerSettings):
         "latency on a dedicated machine, but the spinning burns CPU while idle (an autoscaler on CPU sees it as "
         "load) and takes cores from decoding and the gRPC loop.",
     )
+    compute_nice: int = setting(
+        10,
+        "Niceness added to the threads that decode and run the model (ONNX Runtime's pool included), so that "
+        "under CPU saturation the gRPC event loop runs first: refusals and health checks answer promptly while the "
+        "model gets every cycle the loop does not use. 0 keeps every thread at the process's priority (Linux only).",
+    )
     warmup_batch_sizes: tuple[int, ...] = setting(
         (1,),
         "Batch sizes run once at start-up before health turns SERVING (the maximum batch size is always added).",
@@ -189,6 +195,8 @@ class EmotionSettings(ServerSettings):
             raise SystemExit(
                 f"max_queue_size ({self.max_queue_size}) must be >= max_batch_size ({self.max_batch_size})"
             )
+        if not 0 <= self.compute_nice <= 19:
+            raise SystemExit(f"compute_nice must lie in 0..19, got {self.compute_nice}")
         if not 0 <= self.max_queue_per_client <= self.max_queue_size:
             raise SystemExit(
                 f"max_queue_per_client must lie in 0..max_queue_size ({self.max_queue_size}), "

@@ -234,3 +234,35 @@ async def test_a_passed_deadline_is_the_batchers_to_enforce(tiny_bundle: Path) -
         assert runtime.stats.snapshot().inference_count == executed  # nothing computed for it
     finally:
         await runtime.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="per-thread niceness is Linux's")
+async def test_compute_threads_yield_to_the_event_loop(tiny_bundle: Path) -> None:
+    import os
+    import threading
+
+    def threads() -> dict[int, tuple[str, int]]:
+        """Every OS thread: its Python name (native threads, such as ONNX Runtime's, have none) and niceness."""
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        tids = [int(tid) for tid in os.listdir("/proc/self/task")]
+        return {tid: (names.get(tid, ""), os.getpriority(os.PRIO_PROCESS, tid)) for tid in tids}
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    before = threads()
+    settings = settings_for(tiny_bundle, precisions=("fp32",), compute_nice=6, threads=2)
+    runtime = EmotionRuntime(settings, EmotionMetrics(CollectorRegistry()))
+    await runtime.load()
+    try:
+        await runtime.classify([ImageInput(raw=RawPixels(16, 16, bytes(16 * 16 * 3)))], ClassifyOptions())
+        started = {tid: v for tid, v in threads().items() if tid not in before}
+        niced = min(19, base + 6)
+        pools = {
+            tid: nice for tid, (name, nice) in started.items() if name.startswith(("emotion-prep", "emotion-infe"))
+        }
+        assert pools and set(pools.values()) == {niced}
+        # ONNX Runtime's own workers (2 intra-op threads: the caller and one more) are niced too.
+        native = {tid: nice for tid, (name, nice) in started.items() if not name}
+        assert native and set(native.values()) == {niced}
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the event loop's thread
+    finally:
+        await runtime.close()
