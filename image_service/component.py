@@ -156,7 +156,9 @@ class ImageComponent:
     def __init__(self, settings: ImageSettings, registry: CollectorRegistry) -> None:
         self.settings = settings
         self.metrics = ImageMetrics(registry)
-        self.runtime = GenerationRuntime(batch_policy(settings), self.metrics, initial_specs())
+        self.runtime = GenerationRuntime(
+            batch_policy(settings), self.metrics, initial_specs(), compute_nice=settings.compute_nice
+        )
         self.servicer = ImageServicer(self.runtime, settings.default_variant, settings.backend)
 
     def registrations(self) -> Sequence[ServicerRegistration]:

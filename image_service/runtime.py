@@ -10,6 +10,7 @@ expired deadline) has its job flagged, and a run whose jobs have all left stops 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -39,6 +40,7 @@ from servicekit import tracing
 from servicekit.auth import current_client
 from servicekit.batching import BatchPolicy, DynamicBatcher, Reservation
 from servicekit.errors import Cancelled, DeadlineExceeded, FailedPrecondition, NotFound, NotReady
+from servicekit.priority import lower_thread_priority
 
 log = logging.getLogger("emoflux.image.runtime")
 
@@ -60,12 +62,16 @@ class GenerationRuntime:
         specs: dict[str, VariantSpec],
         *,
         pipeline_executor: Executor | None = None,
+        compute_nice: int = 0,
     ) -> None:
         self.metrics = metrics
         self.specs = dict(specs)
         self.variants: dict[str, LoadedVariant] = {}
         self.max_images = policy.max_batch_size
-        self._executor = pipeline_executor or ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        # The pipeline thread loads, warms and runs the models; the torch threads it starts inherit its niceness.
+        self._executor = pipeline_executor or ThreadPoolExecutor(
+            1, thread_name_prefix="pipeline", initializer=functools.partial(lower_thread_priority, compute_nice)
+        )
         self._owns_executor = pipeline_executor is None
         self.ready = False  # set once the configured variants are loaded and warmed up
         self.batcher: DynamicBatcher[Job, RunOutput] = DynamicBatcher(

@@ -51,6 +51,12 @@ class ImageSettings(ServerSettings):
     cpu_offload: bool = setting(False, "On CUDA, keep idle pipeline components on the CPU (less GPU memory, slower).")
     max_batch_images: int = setting(4, "Most images in one pipeline run (and per request).")
     max_queue_images: int = setting(32, "Most images waiting in the queue; beyond it requests get RESOURCE_EXHAUSTED.")
+    compute_nice: int = setting(
+        10,
+        "Niceness added to the pipeline thread (and the torch threads it starts), so that under CPU saturation "
+        "the gRPC event loop runs first: progress events, refusals and health checks answer promptly while the "
+        "pipeline gets every cycle the loop does not use. 0 keeps the process's priority (Linux only).",
+    )
     max_queue_images_per_client: int = setting(
         0,
         "Most images one client may have queued (a token or certificate identity, else one connection); beyond it "
@@ -85,6 +91,8 @@ class ImageSettings(ServerSettings):
             raise SystemExit(
                 f"max_queue_images ({self.max_queue_images}) must be >= max_batch_images ({self.max_batch_images})"
             )
+        if not 0 <= self.compute_nice <= 19:
+            raise SystemExit(f"compute_nice must lie in 0..19, got {self.compute_nice}")
         if not 0 <= self.max_queue_images_per_client <= self.max_queue_images:
             raise SystemExit(
                 f"max_queue_images_per_client must lie in 0..max_queue_images ({self.max_queue_images}), "

@@ -331,3 +331,18 @@ async def test_a_client_over_its_image_share_is_refused_while_another_connection
             blocker.cancel()
             replies = await asyncio.gather(mine, theirs)
         assert [len(r.images) for r in replies] == [4, 1]
+
+
+async def test_the_pipeline_thread_yields_to_the_event_loop() -> None:
+    import os
+    import threading
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    earlier = set(threading.enumerate())  # other tests' servers may leave their pipeline threads behind
+    async with running_server(server_settings(compute_nice=5)) as server:
+        await server.stub.Generate(request(seed=1))
+        pipeline = [t for t in threading.enumerate() if t.name.startswith("pipeline") and t not in earlier]
+        assert pipeline and all(
+            os.getpriority(os.PRIO_PROCESS, t.native_id or 0) == min(19, base + 5) for t in pipeline
+        )
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
