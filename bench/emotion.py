@@ -368,6 +368,8 @@ def host_report(host: dict[str, Any]) -> str:
         text += (
             f"\n- {name} = {value} (previous defaults {before}; bar {bar['bar']}: {'met' if bar['met'] else 'NOT MET'})"
         )
+    for name, value in host.get("floor", {}).items():
+        text += f"\n- {name} = {value}"
     return text
 
 

@@ -9,7 +9,11 @@ throughput. Measured side by side in one run, on the same machine:
   closed-loop clients, and over the native Classify with the bench's 256x256 JPEG at 1 and 64 clients:
   requests/s, p50, and the server process's CPU seconds per request (``/proc``, every thread);
 * the same server with the previous defaults (a 5 ms batching delay on an idle slot, spinning ONNX Runtime
-  workers), so the before/after ratios come from the same run.
+  workers), so the before/after ratios come from the same run;
+* the bare gRPC floor (:mod:`bench.grpc_floor`: a grpc.aio server answering ModelInfer with a constant, no
+  model, no servicekit) with the same client at 1 and 64 clients: what Python gRPC itself costs here. With
+  the model's raw best, it bounds what any Python gRPC server can serve on these cores: one request costs
+  the floor's CPU plus the model's, so ``floor_bound = 1 / (1/floor + 1/raw_best)`` requests/s.
 
 The clients run on the same cores as the server (a shared 2-core machine): figures are ratios.
 """
@@ -158,6 +162,20 @@ def server_args(tiny: Bundle, extra: tuple[str, ...] = ()) -> list[str]:
     ]  # fmt: skip
 
 
+async def measure_floor(tiny: Bundle, seconds: float) -> dict[str, Any]:
+    """KServe ModelInfer at 1 and the most clients against the bare gRPC floor server."""
+    out: dict[str, Any] = {"server": "bench/grpc_floor.py"}
+    async with running("bench.grpc_floor", []) as server:
+        assert server.proc is not None
+        for clients in (1, max(KSERVE_CLIENTS)):
+            channel, call = kserve_call(server.address, tiny)
+            r = await load_with_cpu(server.proc.pid, channel, call, clients=clients, seconds=seconds)
+            out[f"kserve_{clients}"] = r
+            rate, p50 = r["requests_per_s"], r["latency_p50_ms"]
+            log(f"host gRPC floor KServe {clients} clients: {rate:.0f} req/s, p50 {p50} ms")
+    return out
+
+
 async def measure_served(tiny: Bundle, jpeg: bytes, seconds: float, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """KServe raw tensors at each of KSERVE_CLIENTS and Classify at each of CLASSIFY_CLIENTS on one server."""
     out: dict[str, Any] = {"server_flags": list(extra)}
@@ -181,6 +199,23 @@ async def measure_served(tiny: Bundle, jpeg: bytes, seconds: float, extra: tuple
                 f"p50 {r['latency_p50_ms']} ms, CPU {r['server_cpu_ms_per_request']} ms/request"
             )
     return out
+
+
+def floor_ratios(raw: dict[str, Any], served: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
+    """The served figures against what the bare gRPC floor and the raw model allow together."""
+    top = max(KSERVE_CLIENTS)
+    best = raw["best_images_per_s"]
+    bound = 1.0 / (1.0 / floor[f"kserve_{top}"]["requests_per_s"] + 1.0 / best)
+    return {
+        "floor_bound_requests_per_s": round(bound, 1),
+        "floor_bound_over_raw_best": round(bound / best, 3),
+        "kserve_64_over_floor_bound": round(served[f"kserve_{top}"]["requests_per_s"] / bound, 3),
+        "floor_p50_1_client_ms": floor["kserve_1"]["latency_p50_ms"],
+        "kserve_p50_1_client_beyond_raw_and_floor_ms": round(
+            served["kserve_1"]["latency_p50_ms"] - raw["batch1_latency_p50_ms"] - floor["kserve_1"]["latency_p50_ms"],
+            3,
+        ),
+    }
 
 
 def ratios(raw: dict[str, Any], served: dict[str, Any]) -> dict[str, float]:
@@ -254,6 +289,7 @@ async def measure(tiny: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]:
     """Raw, served with the current defaults, served with the previous defaults, then raw again."""
     raw_before = measure_raw(tiny, seconds / 4)
     now = await measure_served(tiny, jpeg, seconds)
+    floor = await measure_floor(tiny, seconds)
     before = await measure_served(tiny, jpeg, seconds, PREVIOUS_DEFAULTS)
     raw_after = measure_raw(tiny, seconds / 4)
     # The reference is the better of the two raw runs of each configuration that bracket the served runs.
@@ -268,6 +304,8 @@ async def measure(tiny: Bundle, jpeg: bytes, seconds: float) -> dict[str, Any]:
         "served_previous_defaults": before,
         "ratios": out_ratios,
         "ratios_previous_defaults": ratios(raw, before),
+        "grpc_floor": floor,
+        "floor": floor_ratios(raw, now, floor),
         "jpeg_draft": measure_jpeg_draft(tiny, jpeg, seconds / 4),
         "bars": {
             name: {"bar": f"{op} {bar}", "met": (out_ratios[name] >= bar) if op == ">=" else (out_ratios[name] <= bar)}
@@ -293,6 +331,9 @@ def plot(host: dict[str, Any], out: Path) -> None:
                         textcoords="offset points", xytext=(3, 4))  # fmt: skip
     raw = host["raw"]
     ax.axvline(raw["best_images_per_s"], color="tab:gray", linestyle=":", label=f"raw ORT best ({raw['best']})")
+    if "floor" in host:
+        ax.axvline(host["floor"]["floor_bound_requests_per_s"], color="tab:red", linestyle="-.",
+                   label="bound: raw best + bare gRPC floor on the same cores")  # fmt: skip
     ax.axhline(raw["batch1_latency_p50_ms"], color="tab:green", linestyle=":", label="raw ORT batch-1 p50")
     ax.set_yscale("log")
     ax.set_xlabel("requests/s (closed loop; labels: clients)")
@@ -319,14 +360,18 @@ def report_rows(host: dict[str, Any]) -> list[list[Any]]:
                     f"{r['cpu_ms_per_image']} ms CPU/image",
                 ]
             )
-    for key, title in (("served", "defaults"), ("served_previous_defaults", "previous defaults")):
+    served = [("served", "defaults"), ("served_previous_defaults", "previous defaults")]
+    if "grpc_floor" in host:
+        served.append(("grpc_floor", "bare gRPC floor"))
+    for key, title in served:
         for name, r in host[key].items():
-            if name == "server_flags":
+            if name in ("server_flags", "server"):
                 continue
             api, clients = name.split("_")
+            what = f"(h) bare gRPC floor {api}" if key == "grpc_floor" else f"(h) served tiny {api}"
             rows.append(
                 [
-                    f"(h) served tiny {api}, {clients} clients, {title} (req/s)",
+                    f"{what}, {clients} clients, {title} (req/s)",
                     r["requests_per_s"],
                     f"p50 {r['latency_p50_ms']} / p99 {r['latency_p99_ms']} ms",
                     f"{r['server_cpu_ms_per_request']} ms CPU/request",

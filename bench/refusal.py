@@ -2,11 +2,16 @@
 
     python bench/refusal.py [--calls 200] [--max-queue-size 8] [--source vit-base-random] [--label after]
                             [--server-repo DIR]   # serve another checkout's code (a before/after pair)
+    python bench/refusal.py --alternate 5 --against DIR   # 5 pairs, DIR then this checkout, medians
 
 Each call sends one 224x224 JPEG. The server admits what fits in ``--max-queue-size`` faces and refuses the
 rest with RESOURCE_EXHAUSTED. The table gives the latency of refusals and of admitted calls; a refusal
 that costs almost nothing answers in milliseconds whatever the load. Results are merged into
 bench/results/refusal.json under ``--label``, so two runs (two checkouts) sit side by side.
+
+Every run also fires the same calls at :mod:`bench.grpc_floor` (a bare gRPC server that refuses every call
+at once, no model loaded) and records it under ``floor``: with the client on the same cores, that is the
+least a refusal can cost on this machine, the denominator of ``refusal_p99_over_floor``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import asyncio
 import io
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -84,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="current")
     parser.add_argument("--server-repo", type=Path, default=ROOT, help="checkout whose emotion_service serves")
     parser.add_argument("--out", type=Path, default=RESULTS / "refusal.json")
+    parser.add_argument("--alternate", type=int, default=0, help="pairs of runs alternating --against and this tree")
+    parser.add_argument("--against", type=Path, help="the checkout the alternating pairs compare with")
     args = parser.parse_args(argv)
+    if args.alternate:
+        if args.against is None:
+            parser.error("--alternate needs --against DIR")
+        return alternate(args)
     bundle = ensure_bundle(args.source, MODELS / args.source, precisions=("fp32",), progress=stderr_progress("bundle"))
     server_args = [
         "--bundle", str(bundle.path), "--precisions", "fp32", "--max-batch-size", "8", "--max-queue-size",
@@ -97,17 +109,82 @@ def main(argv: list[str] | None = None) -> int:
             log(f"firing {args.calls} concurrent Classify calls ({args.label})")
             return await fire(server.address, args.calls)
 
+    async def floor() -> dict[str, Any]:
+        async with running("bench.grpc_floor", []) as server:
+            log(f"firing {args.calls} concurrent Classify calls at the bare gRPC floor")
+            return await fire(server.address, args.calls)
+
     outcome = asyncio.run(measured())
+    floor_outcome = asyncio.run(floor())
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results["floor"] = {
+        "machine": machine(),
+        "server": "bench/grpc_floor.py: a bare grpc.aio server refusing every call at once, no model",
+        "calls": args.calls,
+        "server_repo_commit": "-",
+        "by_code": floor_outcome,
+    }
+    refused = outcome.get("RESOURCE_EXHAUSTED")
     results[args.label] = {
         "machine": machine(),
         "model": args.source,
         "calls": args.calls,
         "max_queue_size": args.max_queue_size,
-        "server_repo_commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=args.server_repo, capture_output=True, text=True
-        ).stdout.strip(),
+        "server_repo_commit": commit_of(args.server_repo),
         "by_code": outcome,
+        "refusal_p99_over_floor": (
+            round(refused["p99_ms"] / floor_outcome["RESOURCE_EXHAUSTED"]["p99_ms"], 2) if refused else None
+        ),
+    }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+    return 0
+
+
+def commit_of(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def alternate(args: argparse.Namespace) -> int:
+    """``--alternate`` pairs: the other checkout, then this one, each on a fresh server; medians of the series.
+
+    One run is noisy on a shared machine (the refusal p99 moves by tens of ms between identical runs); the
+    alternating series puts both checkouts under the same drift.
+    """
+    bundle = ensure_bundle(args.source, MODELS / args.source, precisions=("fp32",), progress=stderr_progress("bundle"))
+    server_args = [
+        "--bundle", str(bundle.path), "--precisions", "fp32", "--max-batch-size", "8", "--max-queue-size",
+        str(args.max_queue_size), "--no-access-log",
+    ]  # fmt: skip
+    series: dict[str, dict[str, list[float]]] = {}
+
+    async def once(repo: Path) -> dict[str, Any]:
+        env = {"PYTHONPATH": str(repo)}
+        async with running("emotion_service", server_args, env=env, cwd=repo) as server:
+            return await fire(server.address, args.calls)
+
+    for _ in range(args.alternate):
+        for name, repo in (("against", args.against), ("current", ROOT)):
+            outcome = asyncio.run(once(repo))
+            runs = series.setdefault(name, {"refusal_p50_ms": [], "refusal_p99_ms": [], "accepted_p50_ms": []})
+            runs["refusal_p50_ms"].append(outcome["RESOURCE_EXHAUSTED"]["p50_ms"])
+            runs["refusal_p99_ms"].append(outcome["RESOURCE_EXHAUSTED"]["p99_ms"])
+            runs["accepted_p50_ms"].append(outcome["OK"]["p50_ms"] if "OK" in outcome else float("nan"))
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results["alternating"] = {
+        "machine": machine(),
+        "model": args.source,
+        "calls": args.calls,
+        "pairs": args.alternate,
+        "against_commit": commit_of(args.against),
+        "current_commit": commit_of(ROOT),
+        "series": series,
+        "medians": {
+            name: {key: round(statistics.median(values), 1) for key, values in runs.items()}
+            for name, runs in series.items()
+        },
     }
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(report(results))
@@ -118,11 +195,24 @@ def report(results: dict[str, Any]) -> str:
     """One row per run and status code."""
     rows = []
     for label, run in results.items():
+        if label == "alternating":
+            continue
         for code, r in run["by_code"].items():
-            rows.append(
-                [f"{label} ({run['server_repo_commit']})", code, r["calls"], r["p50_ms"], r["p99_ms"], r["max_ms"]]
-            )
-    return table(rows, ["run", "status", "calls", "p50 ms", "p99 ms", "max ms"])
+            over = run.get("refusal_p99_over_floor") if code == "RESOURCE_EXHAUSTED" else None
+            rows.append([
+                f"{label} ({run['server_repo_commit']})", code, r["calls"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+                over if over is not None else "",
+            ])  # fmt: skip
+    text = table(rows, ["run", "status", "calls", "p50 ms", "p99 ms", "max ms", "p99 / floor p99"])
+    alt = results.get("alternating")
+    if alt:
+        pairs = [
+            [f"{name} ({alt[f'{name}_commit']})", m["refusal_p50_ms"], m["refusal_p99_ms"], m["accepted_p50_ms"]]
+            for name, m in alt["medians"].items()
+        ]
+        text += f"\n\nMedians of {alt['pairs']} alternating pairs of runs ({alt['calls']} calls each):\n\n"
+        text += table(pairs, ["server", "refusal p50 ms", "refusal p99 ms", "accepted p50 ms"])
+    return text
 
 
 if __name__ == "__main__":

@@ -73,6 +73,18 @@ def image_serving(results: Path) -> str:
                     f"**{r['served_over_inprocess']:.3f}** ({verdict} the bar {r['served_over_inprocess_bar']:.2f})",
                 ),
                 ("median of paired ratios", f"{r['served_over_inprocess_paired_median']:.3f}"),
+                *(
+                    [
+                        (
+                            "queue-to-first-step overhead at 1 client (GenerateStream's first step event minus the "
+                            "in-process call's first step callback), medians",
+                            f"{r['first_step']['queue_to_first_step_overhead_ms']:.1f} ms "
+                            f"(paired: {r['first_step']['paired_overhead_median_ms']:.1f} ms)",
+                        )
+                    ]
+                    if "first_step" in r
+                    else []
+                ),
                 ("denoising step, torch", f"{steps['torch']:.4f} s"),
                 ("denoising step, ONNX Runtime CPU", f"{steps['onnxruntime-cpu']:.4f} s"),
                 ("ONNX Runtime step / torch step", f"**{r['onnx_over_torch_step']:.2f}x**"),
