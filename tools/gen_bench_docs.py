@@ -246,6 +246,13 @@ def tracing(results: Path) -> str:
     return str(_bench("tracing_overhead").report(_load(results, "tracing.json"))).rstrip("\n") + "\n"
 
 
+def emotion_vs_mlserver(results: Path) -> str:
+    """bench/results/mlserver.json: emoflux and MLServer on the same model, requests and client."""
+    r = _load(results, "mlserver.json")
+    head = f"From `bench/results/mlserver.json` ({r['model']}; MLServer: {r['mlserver']}):\n\n"
+    return head + str(_bench("mlserver").report(r)).rstrip("\n") + "\n"
+
+
 def fairness(results: Path) -> str:
     """bench/results/fairness.json: a light client beside a flooder, without and with a queue share."""
     return str(_bench("fairness").report(_load(results, "fairness.json"))).rstrip("\n") + "\n"
@@ -265,6 +272,7 @@ RENDERERS: dict[str, Renderer] = {
     "emotion-serving": emotion_serving,
     "emotion-host-path": emotion_host_path,
     "emotion-profile": emotion_profile,
+    "emotion-vs-mlserver": emotion_vs_mlserver,
     "image-serving": image_serving,
     "load-emotion": load_emotion,
     "load-image": load_image,
