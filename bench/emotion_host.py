@@ -21,7 +21,7 @@ The clients run on the same cores as the server (a shared 2-core machine): figur
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def measure_raw(tiny: Bundle, seconds: float) -> dict[str, Any]:
 
 
 def kserve_call(address: str, tiny: Bundle) -> tuple[Any, Callable[[], Awaitable[Any]]]:
-    """A channel and one ModelInfer call with a raw FP32 [1, 3, H, W] tensor."""
+    """A channel and one ModelInfer call with a raw FP32 [1, 3, H, W] tensor; checks one output per label."""
     import grpc
 
     from servicekit.pb.inference import grpc_service_pb2 as kpb
@@ -100,7 +100,13 @@ def kserve_call(address: str, tiny: Bundle) -> tuple[Any, Callable[[], Awaitable
 
     async def call() -> Any:
         response = await stub.ModelInfer(request, timeout=60)
-        assert len(response.raw_output_contents[0]) == 4 * tiny.num_labels
+        # emoflux answers in raw_output_contents, other servers (MLServer) in typed contents.
+        values = (
+            len(response.raw_output_contents[0]) // 4
+            if response.raw_output_contents
+            else len(response.outputs[0].contents.fp32_contents)
+        )
+        assert values == tiny.num_labels, values
         return response
 
     return channel, call
@@ -126,9 +132,17 @@ def classify_call(address: str, jpeg: bytes) -> tuple[Any, Callable[[], Awaitabl
 
 
 async def load_with_cpu(
-    pid: int, channel: Any, call: Callable[[], Awaitable[Any]], *, clients: int, seconds: float
+    pids: Callable[[], Sequence[int]],
+    channel: Any,
+    call: Callable[[], Awaitable[Any]],
+    *,
+    clients: int,
+    seconds: float,
 ) -> dict[str, Any]:
-    """Closed loop at ``clients``; requests/s and latency from the window, server CPU per request overall."""
+    """Closed loop at ``clients``; requests/s and latency from the window, server CPU per request overall.
+
+    ``pids`` names the server's processes (read once the connection is up: worker processes included).
+    """
     done = 0
 
     async def counted() -> Any:
@@ -139,9 +153,10 @@ async def load_with_cpu(
 
     async with channel:
         await call()  # the connection is set up outside the measurement
-        cpu = process_cpu_seconds(pid)
+        watched = pids()
+        cpu = process_cpu_seconds(*watched)
         result = await closed_loop(counted, clients=clients, warmup_s=min(1.0, seconds / 4), seconds=seconds)
-        cpu = process_cpu_seconds(pid) - cpu
+        cpu = process_cpu_seconds(*watched) - cpu
     summary = result.summary()
     return {
         "clients": clients,
@@ -167,9 +182,10 @@ async def measure_floor(tiny: Bundle, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {"server": "bench/grpc_floor.py"}
     async with running("bench.grpc_floor", []) as server:
         assert server.proc is not None
+        pid = server.proc.pid
         for clients in (1, max(KSERVE_CLIENTS)):
             channel, call = kserve_call(server.address, tiny)
-            r = await load_with_cpu(server.proc.pid, channel, call, clients=clients, seconds=seconds)
+            r = await load_with_cpu(lambda: [pid], channel, call, clients=clients, seconds=seconds)
             out[f"kserve_{clients}"] = r
             rate, p50 = r["requests_per_s"], r["latency_p50_ms"]
             log(f"host gRPC floor KServe {clients} clients: {rate:.0f} req/s, p50 {p50} ms")
@@ -184,7 +200,7 @@ async def measure_served(tiny: Bundle, jpeg: bytes, seconds: float, extra: tuple
         pid = server.proc.pid
         for clients in KSERVE_CLIENTS:
             channel, call = kserve_call(server.address, tiny)
-            r = await load_with_cpu(pid, channel, call, clients=clients, seconds=seconds)
+            r = await load_with_cpu(lambda: [pid], channel, call, clients=clients, seconds=seconds)
             out[f"kserve_{clients}"] = r
             log(
                 f"host served KServe {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "
@@ -192,7 +208,7 @@ async def measure_served(tiny: Bundle, jpeg: bytes, seconds: float, extra: tuple
             )
         for clients in CLASSIFY_CLIENTS:
             channel, call = classify_call(server.address, jpeg)
-            r = await load_with_cpu(pid, channel, call, clients=clients, seconds=seconds)
+            r = await load_with_cpu(lambda: [pid], channel, call, clients=clients, seconds=seconds)
             out[f"classify_{clients}"] = r
             log(
                 f"host served Classify {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "

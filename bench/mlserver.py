@@ -25,15 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO, RESULTS, closed_loop, log, machine, running, table
+from bench.common import REPO, RESULTS, log, machine, running, table
+from bench.emotion_host import kserve_call, load_with_cpu
 from emotion_service.bundle import Bundle, default_bundle_dir, load_bundle
 
 MLSERVER = "mlserver==1.7.1"
@@ -181,80 +179,6 @@ class MLServerProcess:
                 self.proc.wait()
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of ``pids`` so far (processes that ended meanwhile count as 0)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def infer_call(address: str, bundle: Bundle) -> tuple[Any, Callable[[], Awaitable[Any]]]:
-    """A channel and one ModelInfer call with a raw FP32 [1, 3, H, W] tensor; checks the 7 probabilities."""
-    import grpc
-
-    from servicekit.pb.inference import grpc_service_pb2 as kpb
-    from servicekit.pb.inference import grpc_service_pb2_grpc as kpb_grpc
-
-    prep = bundle.preprocessing
-    pixels = np.random.default_rng(0).uniform(-1, 1, (1, 3, prep.height, prep.width)).astype("<f4")
-    request = kpb.ModelInferRequest(model_name=MODEL)
-    request.inputs.add(name="pixel_values", datatype="FP32", shape=list(pixels.shape))
-    request.raw_input_contents.append(pixels.tobytes())
-    channel = grpc.aio.insecure_channel(address)
-    stub = kpb_grpc.GRPCInferenceServiceStub(channel)
-
-    async def call() -> Any:
-        response = await stub.ModelInfer(request, timeout=60)
-        # emoflux answers in raw_output_contents, MLServer in typed contents: either way, one row per label.
-        values = (
-            len(response.raw_output_contents[0]) // 4
-            if response.raw_output_contents
-            else len(response.outputs[0].contents.fp32_contents)
-        )
-        assert values == bundle.num_labels, values
-        return response
-
-    return channel, call
-
-
-async def load(
-    pids: Callable[[], list[int]], address: str, bundle: Bundle, clients: int, seconds: float
-) -> dict[str, Any]:
-    """A closed loop at ``clients``: requests/s, p50/p99 and the server's CPU per request."""
-    channel, call = infer_call(address, bundle)
-    done = 0
-
-    async def counted() -> Any:  # every call in the CPU window, warm-up included
-        nonlocal done
-        response = await call()
-        done += 1
-        return response
-
-    async with channel:
-        for _ in range(5):
-            await call()
-        watched = pids()
-        cpu = cpu_seconds(watched)
-        result = await closed_loop(counted, clients=clients, warmup_s=min(1.0, seconds / 4), seconds=seconds)
-        cpu = cpu_seconds(watched) - cpu
-    summary = result.summary()
-    done = max(1, done)
-    return {
-        "clients": clients,
-        "requests_per_s": summary["requests_per_s"],
-        "latency_p50_ms": summary["latency_p50_ms"],
-        "latency_p99_ms": summary["latency_p99_ms"],
-        "server_cpu_ms_per_request": round(1000 * cpu / done, 3),
-        "errors": summary["errors"],
-    }
-
-
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     bundle = load_bundle(default_bundle_dir())
     python = ensure_venv()
@@ -271,12 +195,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         async with running("emotion_service", emoflux_args) as emoflux:
             assert emoflux.proc is not None
             emoflux_pid = emoflux.proc.pid
+            servers = {
+                "emoflux": (emoflux.address, lambda: [emoflux_pid]),
+                "mlserver": (mlserver.address, mlserver.pids),
+            }
             for clients in args.clients:
-                for name in ("emoflux", "mlserver"):
-                    if name == "emoflux":
-                        r = await load(lambda: [emoflux_pid], emoflux.address, bundle, clients, args.seconds)
-                    else:
-                        r = await load(mlserver.pids, mlserver.address, bundle, clients, args.seconds)
+                for name, (address, pids) in servers.items():
+                    channel, call = kserve_call(address, bundle)
+                    r = await load_with_cpu(pids, channel, call, clients=clients, seconds=args.seconds)
                     rows[name].append(r)
                     log(f"{name} {clients} clients: {r['requests_per_s']:.0f} req/s, p50 {r['latency_p50_ms']} ms")
     finally:
