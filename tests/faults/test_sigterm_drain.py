@@ -27,6 +27,11 @@ from tests.e2e.procs import Launcher
 REQUESTS = 240
 RATE = 160.0  # per second: the run spans ~1.5 s, the signal lands at SIGTERM_AT
 SIGTERM_AT = 0.6
+IMAGES = 3  # per request: decoding three PNGs keeps the two preprocessing threads busy
+# Right before the signal a burst arrives at once, so the server surely holds accepted work when SIGTERM
+# lands, however fast it answers the open-loop requests (the test needs both sides of the signal).
+BURST = 16
+BURST_LEAD_S = 0.01
 ACCESS = re.compile(r"rpc method=/emoflux\.emotion\.v1\.EmotionService/Classify code=(\w+) .*request_id=(drain-\d+)")
 
 
@@ -41,7 +46,7 @@ class Outcome:
 
 
 def workload() -> bytes:
-    """A 384x384 PNG: decoding and resizing it keeps the two preprocessing threads busy."""
+    """A 384x384 PNG (about 2 ms to decode and resize on one core here)."""
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (384, 384, 3), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -51,7 +56,7 @@ def workload() -> bytes:
 
 async def fire(address: str, on_signal: asyncio.Event) -> list[Outcome]:
     """Send REQUESTS at Poisson times; SIGTERM is sent by the caller at SIGTERM_AT (``on_signal`` set)."""
-    request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=workload())])
+    request = emotion_pb2.ClassifyRequest(images=[emotion_pb2.Image(data=workload())] * IMAGES)
     rng = np.random.default_rng(1)
     outcomes: list[Outcome] = []
     async with grpc.aio.insecure_channel(address) as channel:
@@ -73,6 +78,8 @@ async def fire(address: str, on_signal: asyncio.Event) -> list[Outcome]:
         for i, at in enumerate(np.cumsum(rng.exponential(1 / RATE, REQUESTS))):
             await asyncio.sleep(max(0.0, start + float(at) - time.monotonic()))
             if not on_signal.is_set() and time.monotonic() - start >= SIGTERM_AT:
+                tasks.extend(asyncio.create_task(one(REQUESTS + b)) for b in range(BURST))
+                await asyncio.sleep(BURST_LEAD_S)
                 on_signal.set()
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
@@ -110,7 +117,7 @@ async def test_sigterm_during_load_loses_no_accepted_request(launcher: Launcher)
         f"the drain); {len(refused)} refused before acceptance {dict(codes)}: {len(by_service)} by the service, "
         f"{len(by_grpc)} by gRPC before any handler ran"
     )
-    assert sorted(o.request_id for o in outcomes) == sorted(f"drain-{i}" for i in range(REQUESTS))
+    assert sorted(o.request_id for o in outcomes) == sorted(f"drain-{i}" for i in range(REQUESTS + BURST))
     # Nothing the handler accepted failed: every request it ran ended OK on both sides.
     assert {rid for rid, code in handled.items() if code != "UNAVAILABLE"} == {o.request_id for o in ok}
     assert set(handled.values()) <= {"OK", "UNAVAILABLE"}, Counter(handled.values())
