@@ -284,10 +284,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 error = exc
                 if code is grpc.StatusCode.INTERNAL:
                     log.exception("unhandled error in %s (request %s)", method, request_id)
-                # The status goes out when the handler returns (no abort: no exception to unwind per refusal).
-                context.set_code(code)
-                context.set_details(message)
-                return None
+                # abort sends the status alone (a trailers-only response): a client's retry policy may then send
+                # the call again, as for a drain's UNAVAILABLE. A status set on the context and returned would
+                # follow response headers, which commit the call and make it unretryable.
+                await context.abort(code, message)
             finally:
                 for hook, state in reversed(inner_states):
                     hook.exit(state, code, error)

@@ -10,6 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from servicekit.channels import open_channel
 from servicekit.server import ServiceHost
 from servicekit.settings import ServerSettings
 from tests.servicekit.echo import SERVICE, EchoComponent, method
@@ -234,3 +235,29 @@ async def test_a_method_called_before_the_drain_is_refused_during_it() -> None:
             await method(channel, "Echo")(b"b", timeout=5)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
         await stopping
+
+
+async def test_a_drain_refusal_is_retried_on_another_replica() -> None:
+    # The refusal must go out as a status alone (trailers-only): a status that follows response headers commits
+    # the call, and the client's retry policy would hand the UNAVAILABLE to the caller instead of retrying.
+    hosts = [ServiceHost(ServerSettings(drain_delay_seconds=3.0, grace_seconds=1.0), EchoComponent()) for _ in "ab"]
+    for host in hosts:
+        await host.start()
+        await host.wait_ready(10)
+    draining = asyncio.ensure_future(hosts[0].stop(grace=1.0))
+    try:
+        for _ in range(200):
+            if await _status(hosts[0].port) == health_pb2.HealthCheckResponse.NOT_SERVING:
+                break
+            await asyncio.sleep(0.01)
+        outcomes: list[bytes | str] = []
+        async with open_channel([f"127.0.0.1:{host.port}" for host in hosts]) as channel:
+            for i in range(20):
+                try:
+                    outcomes.append(await method(channel, "Echo")(str(i).encode(), timeout=1))
+                except grpc.aio.AioRpcError as error:
+                    outcomes.append(error.code().name)
+        assert outcomes == [str(i).encode() for i in range(20)]
+    finally:
+        await asyncio.wait_for(draining, 30)
+        await hosts[1].stop(grace=0)
