@@ -198,20 +198,14 @@ async def measure_served(tiny: Bundle, jpeg: bytes, seconds: float, extra: tuple
     async with running("emotion_service", server_args(tiny, extra)) as server:
         assert server.proc is not None
         pid = server.proc.pid
-        for clients in KSERVE_CLIENTS:
-            channel, call = kserve_call(server.address, tiny)
+        loads = [("kserve", "KServe", c, kserve_call(server.address, tiny)) for c in KSERVE_CLIENTS] + [
+            ("classify", "Classify", c, classify_call(server.address, jpeg)) for c in CLASSIFY_CLIENTS
+        ]
+        for key, api, clients, (channel, call) in loads:
             r = await load_with_cpu(lambda: [pid], channel, call, clients=clients, seconds=seconds)
-            out[f"kserve_{clients}"] = r
+            out[f"{key}_{clients}"] = r
             log(
-                f"host served KServe {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "
-                f"p50 {r['latency_p50_ms']} ms, CPU {r['server_cpu_ms_per_request']} ms/request"
-            )
-        for clients in CLASSIFY_CLIENTS:
-            channel, call = classify_call(server.address, jpeg)
-            r = await load_with_cpu(lambda: [pid], channel, call, clients=clients, seconds=seconds)
-            out[f"classify_{clients}"] = r
-            log(
-                f"host served Classify {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "
+                f"host served {api} {clients} clients {extra or 'defaults'}: {r['requests_per_s']:.0f} req/s, "
                 f"p50 {r['latency_p50_ms']} ms, CPU {r['server_cpu_ms_per_request']} ms/request"
             )
     return out

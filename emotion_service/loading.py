@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from emotion_service.backends import Backend, create_backend
-from emotion_service.backends.providers import GPU_PROVIDERS, PreprocessPlan, preprocess_plan
+from emotion_service.backends.providers import PreprocessPlan, preprocess_plan, runs_on_gpu
 from emotion_service.bundle import Bundle
 from emotion_service.settings import EmotionSettings
 
@@ -72,7 +72,7 @@ def plan_preprocessing(settings: EmotionSettings, backend: Backend) -> Preproces
     provider = backend.execution_provider
     cuda_device: str | None = None
     torchvision_error: str | None = None
-    if settings.gpu_preprocess != "off" and (provider in GPU_PROVIDERS or provider.startswith("cuda")):
+    if settings.gpu_preprocess != "off" and runs_on_gpu(provider):
         import torch
 
         cuda_device = "cuda:0" if torch.cuda.is_available() else None

@@ -19,11 +19,11 @@ import threading
 log = logging.getLogger("emoflux.priority")
 
 
-def lower_thread_priority(nice: int, thread_id: int | None = None) -> None:
-    """Add ``nice`` to the niceness of one thread (the calling one by default); 0 does nothing."""
+def lower_thread_priority(nice: int) -> None:
+    """Add ``nice`` to the calling thread's niceness (a thread pool's initializer); 0 does nothing."""
     if nice <= 0 or not hasattr(os, "setpriority"):
         return
-    tid = thread_id if thread_id is not None else threading.get_native_id()
+    tid = threading.get_native_id()
     try:
         current = os.getpriority(os.PRIO_PROCESS, tid)
         os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))

@@ -319,6 +319,11 @@ class PreprocessPlan:
     reason: str
 
 
+def runs_on_gpu(execution_provider: str) -> bool:
+    """True for ONNX Runtime's GPU providers and for the torch backend's ``cuda`` devices."""
+    return execution_provider in GPU_PROVIDERS or execution_provider.startswith("cuda")
+
+
 def preprocess_plan(
     mode: str,
     execution_provider: str,
@@ -342,7 +347,7 @@ def preprocess_plan(
         raise FailedPrecondition(f"gpu_preprocess must be one of {GPU_PREPROCESS_MODES}, got {mode!r}")
     if mode == "off":
         return PreprocessPlan(None, "off (--gpu-preprocess off)")
-    on_gpu = execution_provider in GPU_PROVIDERS or execution_provider.startswith("cuda")
+    on_gpu = runs_on_gpu(execution_provider)
     missing = (
         f"the model runs on {execution_provider}, not a GPU"
         if not on_gpu
